@@ -1,0 +1,81 @@
+# 筑数助手 — every operator task is a target here. `make run` and `make test`
+# work on a fresh machine: they create the venv, install the pinned
+# dependencies, load the sample catalogue and train when needed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(PY) -m rasa
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+MODEL := models/desk.tar.gz
+CATALOG := data/catalog/departments.jsonl data/catalog/guiyang_catalog.jsonl
+RESULTS := var/results
+
+.PHONY: help setup venv db train run test lint validate pytest test-stories nlu-gate eval-nlu eval-search bench clean lock
+
+help:
+	@echo "make run          set up, load the catalogue, train if needed, start all services"
+	@echo "make test         set up and run every check (lint, validate, pytest, test stories, NLU gate)"
+	@echo "make bench        latency benchmarks (tables)"
+	@echo "make eval-search  search quality (nDCG@10, MRR, recall@10) against two baselines"
+	@echo "make eval-nlu     NLU 5-fold cross-validation and held-out score"
+	@echo "make clean        remove the venv, models and var/"
+
+$(VENV)/.installed: requirements.lock
+	@py=$$(ops/find_python.sh) || exit 1; \
+	 if [ ! -x $(PY) ]; then echo "creating $(VENV) with $$py"; $$py -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==24.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+venv: $(VENV)/.installed
+
+setup: venv
+
+db: venv
+	$(PY) -m catalog_index migrate
+	$(PY) -m catalog_index load $(CATALOG)
+
+train: venv
+	$(PY) -m ops.train
+
+run: setup db train
+	$(PY) -m ops.supervisor
+
+lint: venv
+	$(PY) -m ruff check .
+
+validate: venv
+	$(RASA) data validate --config config.yml --domain domain --data data/nlu data/rules data/stories --fail-on-warnings
+
+pytest: venv train
+	$(PY) -m pytest -q
+
+test-stories: train
+	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out $(RESULTS)/core
+
+nlu-gate: train
+	$(RASA) test nlu --model $(MODEL) --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
+	$(PY) -m ops.nlu_score $(RESULTS)/nlu --min-macro-f1 0.93
+
+test: setup lint validate train pytest test-stories nlu-gate
+
+eval-nlu: train
+	$(RASA) test nlu --config config.yml --nlu data/nlu --cross-validation --folds 5 --out $(RESULTS)/nlu-cv
+	$(PY) -m ops.nlu_score $(RESULTS)/nlu-cv
+	$(RASA) test nlu --model $(MODEL) --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
+	$(PY) -m ops.nlu_score $(RESULTS)/nlu
+
+eval-search: venv
+
+bench: venv
+
+lock: venv
+	$(PY) -m pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf $(VENV) models var .pytest_cache .ruff_cache

@@ -1,0 +1,34 @@
+"""Live catalogue counts: "目录里有多少数据集？"."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from catalog_index.db import session_scope
+from catalog_index.stats import catalog_counts
+
+
+class ActionCatalogStats(Action):
+    def name(self) -> Text:
+        return "action_catalog_stats"
+
+    def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[Text, Any],
+    ) -> List[Dict[Text, Any]]:
+        with session_scope() as session:
+            counts = catalog_counts(session)
+        dispatcher.utter_message(
+            text=(
+                f"目前数据目录共收录 {counts['datasets']} 个数据集，"
+                f"来自 {counts['departments']} 个部门，"
+                f"其中 {counts['with_api']} 个数据集提供 API 接口。"
+                "您可以直接告诉我想找什么数据，例如“公交站点”“花溪区的学校”。"
+            )
+        )
+        return []

@@ -1,0 +1,1 @@
+"""Custom Rasa components and input channels of the service desk."""

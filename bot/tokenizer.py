@@ -1,0 +1,29 @@
+"""Jieba tokenizer that never emits whitespace tokens.
+
+Rasa's JiebaTokenizer keeps the blanks jieba produces for mixed Chinese and
+English text ("申请 API 接口" → "申请", " ", "API", …).  Blank tokens break
+DIET's featurizers (RasaHQ/rasa#7910), and `token_pattern` cannot remove them,
+so they are dropped here.  Everything else, including the domain dictionary in
+`dictionary_path` (a directory: every file in it is a jieba user dictionary,
+copied into the model), is Rasa's own behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.nlu.training_data.message import Message
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True
+)
+class CleanJiebaTokenizer(JiebaTokenizer):
+    """JiebaTokenizer without whitespace tokens."""
+
+    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+        tokens = super().tokenize(message, attribute)
+        return [token for token in tokens if token.text.strip()]

@@ -1,0 +1,78 @@
+"""How each of the three services is started: command line and environment.
+
+Shared by the supervisor (`make run`) and the integration-test harness, so the
+tests start the services exactly as production does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+import settings
+
+ROOT = settings.ROOT
+WECHAT_CHANNEL = "bot.channels.wechat.WeChatInput"
+
+
+def child_env(conf: settings.Settings, extra: dict | None = None) -> dict:
+    """The environment of every child: settings made explicit for endpoints.yml."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "ACTIONS_URL": conf.actions_url,
+            "TRACKER_DB": conf.tracker_db,
+            "CATALOG_DB_URL": conf.catalog_db_url,
+            "SANIC_HOST": conf.host,
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def write_credentials(conf: settings.Settings, target: Path, extra: dict | None = None) -> Path:
+    """credentials.yml, minus the WeChat channel when WECHAT_TOKEN is unset."""
+    creds = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8")) or {}
+    if not conf.wechat_token:
+        creds.pop(WECHAT_CHANNEL, None)
+    creds.update(extra or {})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(creds, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+def actions_cmd(conf: settings.Settings) -> list[str]:
+    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(conf.actions_port)]
+
+
+def rasa_cmd(conf: settings.Settings, model: Path, credentials: Path) -> list[str]:
+    cmd = [
+        sys.executable, "-m", "rasa", "run",
+        "--model", str(model),
+        "--endpoints", str(ROOT / "endpoints.yml"),
+        "--credentials", str(credentials),
+        "--interface", conf.host,
+        "--port", str(conf.rasa_port),
+        "--cors", "*",
+    ]
+    if conf.rasa_api_token:
+        cmd += ["--enable-api", "--auth-token", conf.rasa_api_token]
+    return cmd
+
+
+def web_cmd(conf: settings.Settings) -> list[str]:
+    return [sys.executable, "-m", "web"]
+
+
+def readiness_urls(conf: settings.Settings) -> dict[str, str]:
+    return {
+        "actions": f"http://{conf.host}:{conf.actions_port}/health",
+        "rasa": f"{conf.rasa_url}/",
+        "web": f"{conf.web_url}/api/health",
+    }

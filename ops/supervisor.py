@@ -1,0 +1,164 @@
+"""`make run`: start the action server, the Rasa server and the web/API service,
+watch them, and stop them all cleanly on Ctrl-C or SIGTERM.
+
+- A second `make run` while one is running says so (lock file var/run.lock)
+  instead of dying on a port error; a port taken by some other program is
+  named before anything starts.
+- Logs go to var/log/<service>.log.
+- A service that dies is restarted (at most 3 times a minute, then everything
+  stops with an error).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import settings
+from ops import services
+from ops.train import model_path
+
+RESTARTS_PER_MINUTE = 3
+START_TIMEOUT = 180
+
+
+class Service:
+    def __init__(self, name: str, cmd: list[str], env: dict, log: Path, ready_url: str):
+        self.name, self.cmd, self.env, self.log, self.ready_url = name, cmd, env, log, ready_url
+        self.proc: subprocess.Popen | None = None
+        self.starts: list[float] = []
+
+    def start(self) -> None:
+        self.starts = [t for t in self.starts if time.monotonic() - t < 60] + [time.monotonic()]
+        log = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            self.cmd, env=self.env, cwd=settings.ROOT, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def ready(self) -> bool:
+        try:
+            urllib.request.urlopen(self.ready_url, timeout=2)
+            return True
+        except urllib.error.HTTPError:
+            return True  # it answers: the health page may still report a peer as down
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+def acquire_lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        pid = handle.read().strip() or "?"
+        sys.exit(f"筑数助手 is already running (pid {pid}); stop it with Ctrl-C or `kill {pid}` first.")
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def main() -> int:
+    conf = settings.get()
+    lock = acquire_lock(settings.VAR / "run.lock")  # noqa: F841 (held until exit)
+    model = model_path()
+    if not model.exists():
+        sys.exit(f"no trained model at {model}: run `make train` first")
+    busy = [p for p in (conf.rasa_port, conf.actions_port, conf.web_port) if not port_free(conf.host, p)]
+    if busy:
+        sys.exit(f"port(s) {busy} on {conf.host} are in use by another program; "
+                 "free them or set RASA_PORT / ACTIONS_PORT / WEB_PORT")
+    conf.log_dir.mkdir(parents=True, exist_ok=True)
+    env = services.child_env(conf)
+    credentials = services.write_credentials(conf, settings.VAR / "credentials.runtime.yml")
+    urls = services.readiness_urls(conf)
+    fleet = [
+        Service("actions", services.actions_cmd(conf), env, conf.log_dir / "actions.log", urls["actions"]),
+        Service("rasa", services.rasa_cmd(conf, model, credentials), env, conf.log_dir / "rasa.log", urls["rasa"]),
+        Service("web", services.web_cmd(conf), env, conf.log_dir / "web.log", urls["web"]),
+    ]
+
+    stopping = False
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    for service in fleet:
+        service.start()
+    print(f"starting services, logs in {conf.log_dir} …", flush=True)
+    deadline = time.monotonic() + START_TIMEOUT
+    pending = list(fleet)
+    while pending and not stopping and time.monotonic() < deadline:
+        pending = [s for s in pending if not s.ready()]
+        dead = [s for s in pending if s.proc.poll() is not None]
+        if dead:
+            print(f"{dead[0].name} failed to start; see {dead[0].log}", file=sys.stderr)
+            stopping = True
+        time.sleep(0.5)
+    if pending and not stopping:
+        print(f"timed out waiting for {[s.name for s in pending]}", file=sys.stderr)
+        stopping = True
+    exit_code = 1 if stopping else 0
+    if not stopping:
+        print(f"筑数助手 is running:\n  chat page   {conf.web_url}/\n  health      {conf.web_url}/api/health\n"
+              f"  Rasa        {conf.rasa_url} (REST: /webhooks/rest/webhook)\n  actions     {conf.actions_url}\n"
+              "Ctrl-C stops everything.", flush=True)
+    while not stopping:
+        time.sleep(0.5)
+        for service in fleet:
+            if service.proc.poll() is not None and not stopping:
+                if len(service.starts) >= RESTARTS_PER_MINUTE:
+                    print(f"{service.name} keeps dying; stopping. See {service.log}", file=sys.stderr)
+                    stopping, exit_code = True, 1
+                    break
+                print(f"{service.name} exited with {service.proc.returncode}; restarting", file=sys.stderr)
+                service.start()
+    print("stopping …", flush=True)
+    for service in fleet:
+        service.stop()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(s.proc and s.proc.poll() is None for s in fleet):
+        time.sleep(0.2)
+    for service in fleet:
+        service.kill()
+    print("stopped.")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""The one place where configuration lives.
+
+Every process (Rasa custom components, the action server, the web/API service,
+the CLIs and the supervisor) reads its configuration through `get()`.  Each
+value comes from an environment variable with the default shown below; the
+README documents the same table.  `get()` re-reads the environment on every
+call so that tests can point a process at temporary databases and free ports.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VAR = ROOT / "var"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    rasa_port: int
+    actions_port: int
+    web_port: int
+    rasa_api_token: str  # empty: Rasa's HTTP API is off
+    catalog_db_url: str
+    tracker_db: str  # SQLite file of Rasa's SQL tracker store
+    model_dir: Path
+    log_dir: Path
+    staff_api_token: str  # empty: no development staff token is seeded
+    wechat_token: str  # empty: the WeChat channel is not started
+    wechat_aes_key: str
+    wechat_app_id: str
+    wechat_app_secret: str
+    wechat_api_base: str
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://{self.host}:{self.actions_port}/webhook"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.host}:{self.web_port}"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a port number, got {raw!r}") from exc
+
+
+def get() -> Settings:
+    env = os.environ.get
+    return Settings(
+        host=env("DESK_HOST", "127.0.0.1"),
+        rasa_port=_int("RASA_PORT", 5005),
+        actions_port=_int("ACTIONS_PORT", 5055),
+        web_port=_int("WEB_PORT", 8080),
+        rasa_api_token=env("RASA_API_TOKEN", ""),
+        catalog_db_url=env("CATALOG_DB_URL", f"sqlite:///{VAR / 'catalog.db'}"),
+        tracker_db=env("TRACKER_DB", str(VAR / "tracker.db")),
+        model_dir=Path(env("MODEL_DIR", str(ROOT / "models"))),
+        log_dir=Path(env("LOG_DIR", str(VAR / "log"))),
+        staff_api_token=env("STAFF_API_TOKEN", ""),
+        wechat_token=env("WECHAT_TOKEN", ""),
+        wechat_aes_key=env("WECHAT_AES_KEY", ""),
+        wechat_app_id=env("WECHAT_APP_ID", ""),
+        wechat_app_secret=env("WECHAT_APP_SECRET", ""),
+        wechat_api_base=env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+    )

@@ -1,0 +1,1 @@
+"""The web/API service (aiohttp): chat page, catalogue and ticket APIs, health."""

@@ -1,0 +1,86 @@
+"""The aiohttp application: wiring of the API modules, the page and /api/health."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import text
+
+import settings
+from catalog_index.db import engine
+
+STATIC = Path(__file__).resolve().parent / "static"
+CHECK_TIMEOUT = aiohttp.ClientTimeout(total=3)
+
+
+def _check_database(url: str) -> dict:
+    with engine(url).connect() as conn:
+        datasets = conn.execute(text("SELECT count(*) FROM datasets")).scalar_one()
+    return {"ok": True, "datasets": datasets}
+
+
+async def _check_http(session: aiohttp.ClientSession, url: str, **params: str) -> dict:
+    async with session.get(url, params=params) as resp:
+        body = await resp.json(content_type=None)
+        return {"ok": resp.status == 200, "status": resp.status, "body": body}
+
+
+async def _check_rasa(session: aiohttp.ClientSession, conf: settings.Settings) -> dict:
+    """Rasa is up and has a model.
+
+    With RASA_API_TOKEN set, Rasa's own /status names the loaded model.  Without
+    it the HTTP API is off, so we check that the server answers and that the
+    model file the supervisor hands it exists.
+    """
+    if conf.rasa_api_token:
+        result = await _check_http(session, f"{conf.rasa_url}/status", token=conf.rasa_api_token)
+        model = (result.get("body") or {}).get("model_file") if result["ok"] else None
+        return {"ok": bool(model), "model": model}
+    async with session.get(conf.rasa_url + "/") as resp:
+        up = resp.status == 200
+    from ops.train import model_path
+
+    model = model_path()
+    return {"ok": up and model.exists(), "model": model.name if model.exists() else None}
+
+
+async def _guard(coro) -> dict:
+    try:
+        return await coro
+    except Exception as exc:  # a health check reports every failure as data
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+
+
+async def health(request: web.Request) -> web.Response:
+    conf = settings.get()
+    loop = asyncio.get_running_loop()
+
+    async def database() -> dict:
+        return await loop.run_in_executor(None, _check_database, request.app["db_url"])
+
+    async with aiohttp.ClientSession(timeout=CHECK_TIMEOUT) as session:
+        db, actions, rasa = await asyncio.gather(
+            _guard(database()),
+            _guard(_check_http(session, conf.actions_url.replace("/webhook", "/health"))),
+            _guard(_check_rasa(session, conf)),
+        )
+    actions.pop("body", None)
+    checks = {"database": db, "action_server": actions, "rasa": rasa}
+    ok = all(check["ok"] for check in checks.values())
+    return web.json_response({"ok": ok, **checks}, status=200 if ok else 503)
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+def create_app(db_url: str | None = None) -> web.Application:
+    app = web.Application()
+    app["db_url"] = db_url or settings.get().catalog_db_url
+    app.router.add_get("/api/health", health)
+    app.router.add_get("/", index)
+    app.router.add_static("/static/", STATIC)
+    return app
