@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -12,15 +12,15 @@ from catalog_index.stats import catalog_counts
 
 
 class ActionCatalogStats(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_catalog_stats"
 
     def run(
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[Dict[Text, Any]]:
+        domain: dict[str, Any],
+    ) -> list[dict[str, Any]]:
         with session_scope() as session:
             counts = catalog_counts(session)
         dispatcher.utter_message(

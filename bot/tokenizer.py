@@ -10,8 +10,6 @@ copied into the model), is Rasa's own behaviour.
 
 from __future__ import annotations
 
-from typing import List, Text
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
@@ -24,6 +22,6 @@ from rasa.shared.nlu.training_data.message import Message
 class CleanJiebaTokenizer(JiebaTokenizer):
     """JiebaTokenizer without whitespace tokens."""
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         tokens = super().tokenize(message, attribute)
         return [token for token in tokens if token.text.strip()]

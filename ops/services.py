@@ -7,7 +7,12 @@ tests start the services exactly as production does.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -76,3 +81,36 @@ def readiness_urls(conf: settings.Settings) -> dict[str, str]:
         "rasa": f"{conf.rasa_url}/",
         "web": f"{conf.web_url}/api/health",
     }
+
+
+class Service:
+    def __init__(self, name: str, cmd: list[str], env: dict, log: Path, ready_url: str):
+        self.name, self.cmd, self.env, self.log, self.ready_url = name, cmd, env, log, ready_url
+        self.proc: subprocess.Popen | None = None
+        self.starts: list[float] = []
+
+    def start(self) -> None:
+        self.starts = [t for t in self.starts if time.monotonic() - t < 60] + [time.monotonic()]
+        log = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            self.cmd, env=self.env, cwd=settings.ROOT, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def ready(self) -> bool:
+        try:
+            urllib.request.urlopen(self.ready_url, timeout=2)
+            return True
+        except urllib.error.HTTPError:
+            return True  # it answers: the health page may still report a peer as down
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
