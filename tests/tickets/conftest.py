@@ -1,0 +1,37 @@
+"""A real, migrated SQLite catalogue database (sample catalogue loaded) per test module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import settings
+from catalog_index.db import migrate, session_scope
+
+CATALOG = [settings.ROOT / "data/catalog/departments.jsonl", settings.ROOT / "data/catalog/guiyang_catalog.jsonl"]
+
+
+@pytest.fixture(scope="module")
+def db_url(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('tickets') / 'catalog.db'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def catalog_db_url(tmp_path_factory) -> str:
+    """Migrated and loaded with the sample catalogue through the catalogue's own CLI."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('catalog') / 'catalog.db'}"
+    env = {**__import__("os").environ, "CATALOG_DB_URL": url}
+    for args in (["migrate"], ["load", *map(str, CATALOG)]):
+        subprocess.run([sys.executable, "-m", "catalog_index", *args], env=env, check=True, cwd=settings.ROOT,
+                       capture_output=True)
+    return url
+
+
+@pytest.fixture
+def session(db_url):
+    with session_scope(db_url) as s:
+        yield s

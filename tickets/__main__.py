@@ -1,0 +1,5 @@
+import sys
+
+from tickets.cli import main
+
+sys.exit(main())

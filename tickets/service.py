@@ -1,0 +1,256 @@
+"""Creating, finding, moving and exporting tickets.  Callers pass an open session (`session_scope()`)."""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tickets import numbering, transitions, workdays
+from tickets.models import CHANNELS, TICKET_TYPES, Ticket, TicketEvent, utcnow
+from tickets.privacy import mask_phone, mask_text, phone_tail
+
+log = logging.getLogger(__name__)
+
+CHINA = timezone(timedelta(hours=8))
+FORM_FIELDS = ("dataset_id", "requested_data", "purpose", "applicant_type", "applicant_name", "category",
+               "description", "phone", "email", "anonymous", "department")
+
+
+def china_today() -> date:
+    return datetime.now(CHINA).date()
+
+
+@dataclass(frozen=True)
+class Created:
+    ticket: Ticket
+    created: bool  # False: the idempotency key had already been used; this is the earlier ticket
+
+
+def create_ticket(session: Session, ticket_type: str, channel: str, idempotency_key: str,
+                  fields: dict[str, Any], received: date | None = None) -> Created:
+    """Create a ticket exactly once per idempotency key (a unique constraint decides, not a prior read)."""
+    if ticket_type not in TICKET_TYPES:
+        raise ValueError(f"unknown ticket type {ticket_type!r}")
+    if not idempotency_key:
+        raise ValueError("an idempotency key is required")
+    unknown = set(fields) - set(FORM_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown ticket fields: {sorted(unknown)}")
+    existing = find_by_key(session, idempotency_key)
+    if existing is not None:
+        return Created(existing, False)
+    received = received or china_today()
+    due = workdays.due_date(ticket_type, received)
+    now = utcnow()
+    for _ in range(5):  # a number collision is astronomically rare; retry with a fresh suffix
+        ticket = Ticket(number=numbering.new_number(ticket_type, received), type=ticket_type, status="submitted",
+                        idempotency_key=idempotency_key, channel=channel if channel in CHANNELS else "other",
+                        created_at=now, updated_at=now, due_date=due.date, due_date_exact=due.exact,
+                        **{"anonymous": False, **fields})
+        ticket.events.append(TicketEvent(at=now, kind="status", to_status="submitted", actor="applicant"))
+        try:
+            with session.begin_nested():
+                session.add(ticket)
+                session.flush()
+        except IntegrityError:
+            existing = find_by_key(session, idempotency_key)
+            if existing is not None:
+                return Created(existing, False)
+            continue  # the number collided
+        log.info("ticket %s created (%s, channel %s)", ticket.number, ticket_type, ticket.channel)
+        return Created(ticket, True)
+    raise RuntimeError("could not allocate a unique ticket number")
+
+
+def find_by_key(session: Session, idempotency_key: str) -> Ticket | None:
+    return session.execute(select(Ticket).where(Ticket.idempotency_key == idempotency_key)).scalar_one_or_none()
+
+
+def get(session: Session, number: str | None) -> Ticket | None:
+    number = numbering.normalise(number)
+    if number is None:
+        return None
+    return session.execute(select(Ticket).where(Ticket.number == number)).scalar_one_or_none()
+
+
+def lookup_public(session: Session, number: str | None, tail: str | None) -> Ticket | None:
+    """The ticket if the number exists AND the phone tail matches; None otherwise (same answer either way).
+
+    Anonymous tickets have no phone and are never found this way.
+    """
+    ticket = get(session, number)
+    expected = phone_tail(ticket.phone) if ticket is not None and ticket.phone else "no-phone"
+    given = (tail or "").strip()
+    matches = hmac.compare_digest(expected.encode(), given.encode())
+    return ticket if ticket is not None and matches and len(given) == 4 else None
+
+
+def transition(session: Session, ticket: Ticket, target: str, actor: str, note: str | None = None,
+               resolution: str | None = None) -> TicketEvent:
+    transitions.check(ticket.status, target, note, resolution)
+    now = utcnow()
+    event = TicketEvent(at=now, kind="status", from_status=ticket.status, to_status=target,
+                        note=(note or "").strip() or None, actor=actor)
+    ticket.events.append(event)
+    ticket.status = target
+    ticket.updated_at = now
+    if target in ("closed", "rejected", "answered"):
+        ticket.closed_at = ticket.closed_at or now
+    if resolution:
+        ticket.resolution = resolution
+    session.flush()
+    log.info("ticket %s: %s -> %s by %s", ticket.number, event.from_status, target, actor)
+    return event
+
+
+def add_note(session: Session, ticket: Ticket, actor: str, note: str, kind: str = "note") -> TicketEvent:
+    if kind == "note" and not note.strip():
+        raise ValueError("the note is empty")
+    event = TicketEvent(at=utcnow(), kind=kind, note=note.strip() or None, actor=actor)
+    ticket.events.append(event)
+    ticket.updated_at = event.at
+    session.flush()
+    return event
+
+
+def is_overdue(ticket: Ticket, today: date | None = None) -> bool:
+    return (ticket.status in transitions.OPEN_STATUSES and ticket.due_date is not None
+            and ticket.due_date < (today or china_today()))
+
+
+def list_tickets(session: Session, *, type: str | None = None, status: str | None = None,
+                 department: str | None = None, overdue: bool | None = None, page: int = 1,
+                 per_page: int = 20, today: date | None = None) -> tuple[list[Ticket], int]:
+    query = select(Ticket)
+    if type:
+        query = query.where(Ticket.type == type)
+    if status:
+        query = query.where(Ticket.status == status)
+    if department:
+        query = query.where(Ticket.department == department)
+    if overdue is not None:
+        today = today or china_today()
+        late = Ticket.status.in_(transitions.OPEN_STATUSES) & (Ticket.due_date < today)
+        query = query.where(late if overdue else ~late)
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                           .offset((page - 1) * per_page).limit(per_page)).scalars().all()
+    return list(rows), total
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc).isoformat()
+    return value.isoformat()
+
+
+def history(ticket: Ticket, public: bool) -> list[dict]:
+    """Status history; the public view shows status changes only, with the reason for the final ones."""
+    rows = []
+    for event in ticket.events:
+        if public and event.kind != "status":
+            continue
+        row = {"at": _iso(event.at), "kind": event.kind, "from": event.from_status, "to": event.to_status,
+               "label": transitions.LABELS.get(event.to_status or "", "")}
+        if not public:
+            row.update(note=event.note, actor=event.actor)
+        elif event.to_status in ("rejected", "answered", "closed") and event.note:
+            row["note"] = event.note
+        rows.append(row)
+    return rows
+
+
+def public_view(ticket: Ticket) -> dict:
+    return {"number": ticket.number, "type": ticket.type, "status": ticket.status,
+            "status_label": transitions.LABELS[ticket.status], "created_at": _iso(ticket.created_at),
+            "due_date": _iso(ticket.due_date), "due_date_estimate": not workdays.deadline(ticket.type).settled,
+            "due_date_exact_calendar": ticket.due_date_exact, "department": ticket.department,
+            "history": history(ticket, public=True)}
+
+
+def staff_view(ticket: Ticket, reveal_contact: bool = False) -> dict:
+    view = public_view(ticket)
+    view.update(
+        idempotency_key=None, channel=ticket.channel, dataset_id=ticket.dataset_id,
+        requested_data=ticket.requested_data, purpose=ticket.purpose, applicant_type=ticket.applicant_type,
+        applicant_name=ticket.applicant_name, category=ticket.category, description=ticket.description,
+        anonymous=ticket.anonymous, phone=ticket.phone if reveal_contact else mask_phone(ticket.phone),
+        email=ticket.email if reveal_contact else (_mask_email(ticket.email) if ticket.email else None),
+        overdue=is_overdue(ticket), resolution=ticket.resolution, closed_at=_iso(ticket.closed_at),
+        updated_at=_iso(ticket.updated_at), history=history(ticket, public=False),
+    )
+    view.pop("idempotency_key")
+    return view
+
+
+def _mask_email(email: str) -> str:
+    user, _, domain = email.partition("@")
+    return f"{user[:1]}***@{domain}"
+
+
+EXPORT_COLUMNS = ("number", "type", "status", "channel", "department", "dataset_id", "requested_data",
+                  "applicant_type", "category", "anonymous", "created_at", "due_date", "overdue", "closed_at",
+                  "resolution")
+
+
+def export_csv(tickets: list[Ticket]) -> str:
+    """CSV of tickets without personal data (no names, phones, e-mails or free-text descriptions)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for t in tickets:
+        writer.writerow([t.number, t.type, t.status, t.channel, t.department or "", t.dataset_id or "",
+                         mask_text(t.requested_data or ""), t.applicant_type or "", t.category or "",
+                         int(bool(t.anonymous)), _iso(t.created_at), _iso(t.due_date), int(is_overdue(t)),
+                         _iso(t.closed_at) or "", t.resolution or ""])
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the caller needs after a submission, detached from the session."""
+
+    number: str
+    type: str
+    created: bool
+    due_date: date
+    due_date_exact: bool
+    phone: str | None
+    anonymous: bool
+
+
+def submit(db_url: str | None, ticket_type: str, channel: str, idempotency_key: str,
+           fields: dict[str, Any], attempts: int = 5) -> Receipt:
+    """`create_ticket` in its own transaction, retried when a concurrent writer got there first.
+
+    On SQLite a writer whose snapshot is stale gets "database is locked" rather than waiting; the retry then
+    sees the committed ticket with the same idempotency key and returns it.
+    """
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    from catalog_index.db import session_scope
+
+    for attempt in range(attempts):
+        try:
+            with session_scope(db_url) as session:
+                result = create_ticket(session, ticket_type, channel, idempotency_key, fields)
+                t = result.ticket
+                return Receipt(t.number, t.type, result.created, t.due_date, t.due_date_exact, t.phone, t.anonymous)
+        except (IntegrityError, OperationalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
