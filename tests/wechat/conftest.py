@@ -1,0 +1,94 @@
+"""Fixtures: the fake WeChat platform, a migrated temporary DB, and two real channel servers sharing it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+import settings
+from catalog_index.db import migrate
+from tests.harness import free_port
+from tests.wechat.fake_platform import FakeWeChat
+
+TOKEN = "zhushu_test_token"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters
+APP_ID = "wx0123456789abcdef"
+APP_SECRET = "fake-app-secret"
+BUDGET = 1.0  # reply budget of the test servers, seconds
+
+
+@pytest.fixture(scope="session")
+def fake() -> FakeWeChat:
+    platform = FakeWeChat(TOKEN, AES_KEY, APP_ID, APP_SECRET).start()
+    yield platform
+    platform.stop()
+
+
+@pytest.fixture(scope="session")
+def wechat_db(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('wechat') / 'catalog.db'}"
+    migrate(url)
+    return url
+
+
+@dataclass
+class ChannelServer:
+    url: str
+    log: Path
+    proc: subprocess.Popen
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.url}/webhooks/wechat/webhook"
+
+    def turns(self, sender: str | None = None) -> list[dict]:
+        turns = requests.get(f"{self.url}/test/turns", timeout=10).json()
+        return [t for t in turns if sender is None or t["sender_id"] == sender]
+
+
+def _start_server(workdir: Path, name: str, env: dict) -> ChannelServer:
+    port = free_port()
+    log = workdir / f"{name}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.wechat.bot_app", str(port)], env=env,
+                                cwd=settings.ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    server = ChannelServer(f"http://127.0.0.1:{port}", log, proc)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            requests.get(f"{server.url}/webhooks/wechat/", timeout=2)
+            return server
+        except requests.ConnectionError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"channel server {name} did not start:\n{log.read_text()[-3000:]}") from None
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory, fake, wechat_db) -> list[ChannelServer]:
+    """Two processes serving the channel over one DB.  Secrets come from the environment (settings), the
+    tuning from credentials, as with `rasa run --credentials`."""
+    workdir = tmp_path_factory.mktemp("wechat_servers")
+    credentials = {"reply_budget_seconds": BUDGET, "push_attempts": 3, "push_backoff_seconds": 0.05}
+    env = {**os.environ, "PYTHONPATH": str(settings.ROOT), "PYTHONUNBUFFERED": "1", "CATALOG_DB_URL": wechat_db,
+           "WECHAT_TOKEN": TOKEN, "WECHAT_AES_KEY": AES_KEY, "WECHAT_APP_ID": APP_ID,
+           "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": fake.api_base,
+           "WECHAT_TEST_CREDENTIALS": json.dumps(credentials)}
+    started = [_start_server(workdir, f"channel{i}", env) for i in (1, 2)]
+    yield started
+    for server in started:
+        server.proc.terminate()
+        server.proc.wait(20)
+
+
+@pytest.fixture(scope="session")
+def server(servers) -> ChannelServer:
+    return servers[0]
