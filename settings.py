@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VAR = ROOT / "var"
 
 
 @dataclass(frozen=True)
@@ -24,6 +23,7 @@ class Settings:
     actions_port: int
     web_port: int
     rasa_api_token: str  # empty: Rasa's HTTP API is off
+    var_dir: Path  # run-time state: databases, logs, lock file
     catalog_db_url: str
     tracker_db: str  # SQLite file of Rasa's SQL tracker store
     model_dir: Path
@@ -60,16 +60,18 @@ def _int(name: str, default: int) -> int:
 
 def get() -> Settings:
     env = os.environ.get
+    var = Path(env("VAR_DIR", str(ROOT / "var")))
     return Settings(
         host=env("DESK_HOST", "127.0.0.1"),
         rasa_port=_int("RASA_PORT", 5005),
         actions_port=_int("ACTIONS_PORT", 5055),
         web_port=_int("WEB_PORT", 8080),
         rasa_api_token=env("RASA_API_TOKEN", ""),
-        catalog_db_url=env("CATALOG_DB_URL", f"sqlite:///{VAR / 'catalog.db'}"),
-        tracker_db=env("TRACKER_DB", str(VAR / "tracker.db")),
+        var_dir=var,
+        catalog_db_url=env("CATALOG_DB_URL", f"sqlite:///{var / 'catalog.db'}"),
+        tracker_db=env("TRACKER_DB", str(var / "tracker.db")),
         model_dir=Path(env("MODEL_DIR", str(ROOT / "models"))),
-        log_dir=Path(env("LOG_DIR", str(VAR / "log"))),
+        log_dir=Path(env("LOG_DIR", str(var / "log"))),
         staff_api_token=env("STAFF_API_TOKEN", ""),
         wechat_token=env("WECHAT_TOKEN", ""),
         wechat_aes_key=env("WECHAT_AES_KEY", ""),

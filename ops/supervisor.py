@@ -56,7 +56,7 @@ def acquire_lock(path: Path):
 
 def main() -> int:
     conf = settings.get()
-    lock = acquire_lock(settings.VAR / "run.lock")  # noqa: F841 (held until exit)
+    lock = acquire_lock(conf.var_dir / "run.lock")  # noqa: F841 (held until exit)
     model = model_path()
     if not model.exists():
         sys.exit(f"no trained model at {model}: run `make train` first")
@@ -66,7 +66,7 @@ def main() -> int:
                  "free them or set RASA_PORT / ACTIONS_PORT / WEB_PORT")
     conf.log_dir.mkdir(parents=True, exist_ok=True)
     env = services.child_env(conf)
-    credentials = services.write_credentials(conf, settings.VAR / "credentials.runtime.yml")
+    credentials = services.write_credentials(conf, conf.var_dir / "credentials.runtime.yml")
     urls = services.readiness_urls(conf)
     fleet = [
         Service("actions", services.actions_cmd(conf), env, conf.log_dir / "actions.log", urls["actions"]),

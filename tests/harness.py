@@ -42,6 +42,7 @@ class Desk:
             rasa_port=free_port(),
             actions_port=free_port(),
             web_port=free_port(),
+            var_dir=workdir,
             catalog_db_url=f"sqlite:///{workdir / 'catalog.db'}",
             tracker_db=str(workdir / "tracker.db"),
             log_dir=workdir / "log",
@@ -54,6 +55,7 @@ class Desk:
                 "ACTIONS_PORT": str(self.conf.actions_port),
                 "WEB_PORT": str(self.conf.web_port),
                 "LOG_DIR": str(self.conf.log_dir),
+                "VAR_DIR": str(workdir),
                 **(env or {}),
             },
         )

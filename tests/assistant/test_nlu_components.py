@@ -1,0 +1,48 @@
+"""Chinese-specific behaviour of the NLU pipeline's components."""
+
+from __future__ import annotations
+
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.extractors.regex_entity_extractor import RegexEntityExtractor
+from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.tokenizer import CleanJiebaTokenizer
+from settings import ROOT
+
+
+def _tokenizer(tmp_path) -> CleanJiebaTokenizer:
+    config = {**CleanJiebaTokenizer.get_default_config(), "dictionary_path": str(ROOT / "data/jieba_dict")}
+    return CleanJiebaTokenizer.create(
+        config, LocalModelStorage(tmp_path), Resource("tokenizer"), ExecutionContext(None)
+    )
+
+
+def test_mixed_chinese_english_has_no_blank_tokens(tmp_path):
+    tokens = _tokenizer(tmp_path).tokenize(Message(data={"text": "有没有 API 接口的 公交 数据"}), "text")
+    words = [t.text for t in tokens]
+    assert words and all(w.strip() for w in words)
+    assert "API" in words
+
+
+def test_domain_dictionary_keeps_department_names_whole(tmp_path):
+    tokens = _tokenizer(tmp_path).tokenize(Message(data={"text": "贵阳市交通委员会开放了哪些数据"}), "text")
+    assert tokens[0].text == "贵阳市交通委员会"
+
+
+def test_lookup_tables_match_inside_chinese_text(tmp_path):
+    """Rasa wraps lookup entries in \\b by default, which never matches inside Chinese."""
+    data = load_data(str(ROOT / "data/nlu/entities.yml"))
+    storage, resource = LocalModelStorage(tmp_path), Resource("regex")
+    extractor = RegexEntityExtractor.create(
+        {**RegexEntityExtractor.get_default_config(), "use_word_boundaries": False},
+        storage, resource, ExecutionContext(None),
+    )
+    extractor.train(data)
+    message = Message(data={"text": "只要花溪区的市交委数据"})
+    extractor.process([message])
+    found = {(e["entity"], e["value"]) for e in message.get("entities")}
+    assert ("district", "花溪区") in found
+    assert ("department", "市交委") in found
