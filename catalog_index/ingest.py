@@ -1,0 +1,314 @@
+"""Loading catalogue files: JSONL or CSV, UTF-8 or GB18030, departments or datasets.
+
+Every record is validated; a bad one is reported as `file:line: reason` and skipped, the good ones are
+upserted in batches, one transaction per batch (`catalog_index.store`).  Department files are loaded before
+dataset files.  Reloading the same file changes nothing (identical records are left untouched).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from tqdm import tqdm
+
+from catalog_index.analysis import get_analyzer
+from catalog_index.db import session_scope
+from catalog_index.models import (
+    CATEGORIES,
+    DISTRICTS,
+    FORMATS,
+    OPEN_TYPES,
+    SHARE_TYPES,
+    UPDATE_FREQUENCIES,
+    Department,
+)
+from catalog_index.store import save_datasets, save_departments
+
+BATCH_SIZE = 1000
+DETECT_BYTES = 1 << 20
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_CODE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
+_LIST_SPLIT = re.compile(r"[;；|、,，]")
+_TRUE = {"true", "1", "yes", "y", "是", "有"}
+_FALSE = {"false", "0", "no", "n", "否", "无", ""}
+_FORMAT_ALIASES = {"XLS": "XLSX", "EXCEL": "XLSX"}
+
+
+class RecordError(ValueError):
+    """A record that cannot be loaded; the message says why."""
+
+
+@dataclass
+class LoadReport:
+    files: int = 0
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, counts: dict[str, int]) -> None:
+        self.inserted += counts["inserted"]
+        self.updated += counts["updated"]
+        self.unchanged += counts["unchanged"]
+
+    def summary(self) -> str:
+        return (f"{self.files} file(s), {self.read} record(s): {self.inserted} inserted, {self.updated} updated, "
+                f"{self.unchanged} unchanged, {len(self.errors)} rejected")
+
+
+def detect_encoding(path: Path) -> str:
+    """'utf-8-sig' when the head of the file decodes as UTF-8, else 'gb18030' (Excel exports on Chinese
+    Windows); raises RecordError when neither decodes."""
+    with path.open("rb") as fh:
+        head = fh.read(DETECT_BYTES)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(head, final=len(head) < DETECT_BYTES)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise RecordError(f"{path}: neither UTF-8 nor GB18030 text")
+
+
+def _text(rec: dict, key: str, *, required: bool = True, max_len: int | None = None) -> str:
+    value = rec.get(key)
+    if value is None:
+        value = ""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise RecordError(f"{key}: expected text, got {type(value).__name__}")
+    value = str(value).strip()
+    if required and not value:
+        raise RecordError(f"{key}: missing")
+    if max_len and len(value) > max_len:
+        raise RecordError(f"{key}: longer than {max_len} characters")
+    return value
+
+
+def _list(rec: dict, key: str) -> list[str]:
+    value = rec.get(key)
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise RecordError(f"{key}: invalid JSON list ({exc.msg})") from exc
+        else:
+            value = _LIST_SPLIT.split(text)
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise RecordError(f"{key}: expected a list of text")
+    seen: list[str] = []
+    for item in (str(v).strip() for v in value):
+        if item and item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _choice(rec: dict, key: str, choices: tuple[str, ...]) -> str:
+    value = _text(rec, key)
+    if value not in choices:
+        raise RecordError(f"{key}: {value!r} is not one of {'/'.join(choices)}")
+    return value
+
+
+def _bool(rec: dict, key: str) -> bool:
+    value = rec.get(key)
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise RecordError(f"{key}: {value!r} is not true/false")
+
+
+def _date(rec: dict, key: str) -> date | None:
+    text = _text(rec, key, required=False).replace("/", "-")
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError as exc:
+        raise RecordError(f"{key}: {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _count(rec: dict, key: str) -> int:
+    value = rec.get(key)
+    if value is None or value == "":
+        return 0
+    try:
+        number = int(str(value).strip().replace(",", ""))
+    except ValueError as exc:
+        raise RecordError(f"{key}: {value!r} is not a whole number") from exc
+    if number < 0:
+        raise RecordError(f"{key}: must not be negative")
+    return number
+
+
+def validate_department(rec: dict) -> dict:
+    code = _text(rec, "code")
+    if not _CODE.match(code):
+        raise RecordError(f"code: {code!r} must be 1–32 letters, digits or _")
+    return {"code": code, "name": _text(rec, "name", max_len=200), "short_names": _list(rec, "short_names")}
+
+
+def validate_dataset(rec: dict) -> dict:
+    """A clean dataset record, or RecordError naming the first bad field."""
+    ident = _text(rec, "id")
+    if not _ID.match(ident):
+        raise RecordError(f"id: {ident!r} must be 1–64 letters, digits, '-', '_' or '.'")
+    formats = [_FORMAT_ALIASES.get(f.upper(), f.upper()) for f in _list(rec, "formats")]
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise RecordError(f"formats: {fmt!r} is not one of {'/'.join(FORMATS)}")
+    out = {
+        "id": ident,
+        "title": _text(rec, "title", max_len=500),
+        "description": _text(rec, "description", required=False),
+        "department": _text(rec, "department", required=False, max_len=200),
+        "department_code": _text(rec, "department_code", max_len=32),
+        "category": _choice(rec, "category", CATEGORIES),
+        "keywords": _list(rec, "keywords"),
+        "fields": _list(rec, "fields"),
+        "formats": list(dict.fromkeys(formats)),
+        "share_type": _choice(rec, "share_type", SHARE_TYPES),
+        "share_condition": _text(rec, "share_condition", required=False),
+        "open_type": _choice(rec, "open_type", OPEN_TYPES),
+        "open_condition": _text(rec, "open_condition", required=False),
+        "update_frequency": _choice(rec, "update_frequency", UPDATE_FREQUENCIES),
+        "record_count": _count(rec, "record_count"),
+        "district": _choice(rec, "district", DISTRICTS),
+        "has_api": _bool(rec, "has_api"),
+        "published": _date(rec, "published"),
+        "updated": _date(rec, "updated"),
+    }
+    if out["share_type"] != "无条件共享" and not out["share_condition"]:
+        raise RecordError(f"share_condition: required when share_type is {out['share_type']}")
+    if out["open_type"] != "无条件开放" and not out["open_condition"]:
+        raise RecordError(f"open_condition: required when open_type is {out['open_type']}")
+    if out["has_api"] != ("API" in out["formats"]):
+        raise RecordError("has_api: must be true exactly when formats include API")
+    if out["published"] and out["updated"] and out["updated"] < out["published"]:
+        raise RecordError("updated: earlier than published")
+    return out
+
+
+def read_records(path: Path) -> Iterator[tuple[int, dict | RecordError]]:
+    """(line number, raw record or the error) for each record of a JSONL or CSV file."""
+    encoding = detect_encoding(path)
+    with path.open("r", encoding=encoding, newline="") as fh:
+        if path.suffix.lower() == ".csv":
+            reader = csv.DictReader(fh)
+            for row in reader:
+                if None in row:
+                    yield reader.line_num, RecordError("more cells than header columns")
+                elif any(v is None for v in row.values()):
+                    yield reader.line_num, RecordError("fewer cells than header columns")
+                else:
+                    yield reader.line_num, row
+            return
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, RecordError(f"invalid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            yield number, value if isinstance(value, dict) else RecordError("not a JSON object")
+
+
+def file_kind(path: Path) -> str:
+    """'departments' or 'datasets', from the first record's keys (CSV header or first JSON object)."""
+    for _number, rec in read_records(path):
+        if isinstance(rec, dict):
+            if "title" in rec:
+                return "datasets"
+            if "code" in rec and "name" in rec:
+                return "departments"
+            raise RecordError(f"{path}: records have neither 'title' (datasets) nor 'code'+'name' (departments)")
+    return "datasets"
+
+
+def _batches(path: Path, validate, report: LoadReport, bar: tqdm) -> Iterator[list[tuple[int, dict]]]:  # noqa: ANN001
+    """Batches of (line number, valid record); invalid records go to the report."""
+    batch: list[tuple[int, dict]] = []
+    last_pos = 0
+    for number, raw in read_records(path):
+        report.read += 1
+        try:
+            if isinstance(raw, RecordError):
+                raise raw
+            batch.append((number, validate(raw)))
+        except RecordError as exc:
+            report.errors.append(f"{path}:{number}: {exc}")
+        if len(batch) >= BATCH_SIZE:
+            yield batch
+            batch = []
+        if number - last_pos >= 200:
+            bar.n, last_pos = number, number
+            bar.refresh()
+    if batch:
+        yield batch
+
+
+def _check_departments(session, batch: list[tuple[int, dict]], path: Path,  # noqa: ANN001
+                       report: LoadReport) -> list[dict]:
+    """Datasets of unknown departments create the department from the record's `department` name, or are
+    rejected when the record has none."""
+    codes = {r["department_code"] for _n, r in batch}
+    known = {d.code: d.name for d in session.scalars(select(Department).where(Department.code.in_(codes)))}
+    names = {d.name: d.code for d in session.scalars(select(Department))} if len(known) < len(codes) else {}
+    good = []
+    for number, rec in batch:
+        code = rec["department_code"]
+        if code not in known:
+            name = rec["department"]
+            if not name:
+                report.errors.append(f"{path}:{number}: department_code {code!r} is unknown and the "
+                                     "record has no department name")
+                continue
+            if name in names and names[name] != code:
+                report.errors.append(f"{path}:{number}: department {name!r} already has code "
+                                     f"{names[name]!r}, not {code!r}")
+                continue
+            save_departments(session, [{"code": code, "name": name, "short_names": []}])
+            known[code], names[name] = name, code
+        good.append(rec)
+    return good
+
+
+def load_files(paths: list[Path], url: str | None = None, progress: bool = True) -> LoadReport:
+    """Load department and dataset files into the database at `url` (already migrated)."""
+    report = LoadReport()
+    kinds = [(file_kind(p), p) for p in paths]
+    kinds.sort(key=lambda kp: kp[0] != "departments")
+    analyzer = get_analyzer()
+    for kind, path in kinds:
+        report.files += 1
+        with path.open("rb") as fh:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        with tqdm(total=lines, desc=path.name, unit="line", disable=not progress, leave=False) as bar:
+            validate = validate_department if kind == "departments" else validate_dataset
+            for batch in _batches(path, validate, report, bar):
+                with session_scope(url) as session:
+                    if kind == "departments":
+                        report.add(save_departments(session, [rec for _n, rec in batch]))
+                    else:
+                        batch = _check_departments(session, batch, path, report)
+                        report.add(save_datasets(session, batch, analyzer))
+            bar.n = lines
+            bar.refresh()
+    return report

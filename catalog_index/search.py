@@ -1,0 +1,475 @@
+"""Dataset search: query understanding, matching, ranking, filters, facets and paging.
+
+Pipeline for `search(session, q, …)`:
+
+1. Normalise the query (`analysis.normalize`) and take the filters written in it out of the text
+   (`understand()`): district names (花溪区, 花溪), department names and abbreviations (市卫健委, 交委),
+   有API/接口, formats (Excel, CSV, JSON, XML), 无条件开放/有条件开放/不予开放 and the 共享 types.  Explicit
+   parameters win over filters found in the text; if text-derived filters leave nothing, the query is run again
+   without them, as plain text.
+2. Cut the rest with the private jieba tokenizer; drop stop words; generic words (数据, 信息, 名录, …) only
+   count when nothing else is left.  Each remaining word becomes a *group* of alternatives: the word itself,
+   all dictionary words inside it (AND), its synonyms from data/search/synonyms.txt, and for words the
+   catalogue does not contain the pinyin key in the `fuzzy` column (typos and homophones).
+3. Match: all groups AND-ed in one FTS5 query, restricted to the text columns.  When that finds nothing,
+   the groups with the least information (lowest IDF) are dropped one by one (minimum-should-match).  The
+   share of query information that the kept groups cover decides `low_confidence`: under 60 % (or no match at
+   all) the assistant must not present the results as hits.
+4. Rank: an exact title match first, then titles containing the query phrase, then FTS5 BM25 with field
+   weights title 10 > keywords 6 > department 3 > description 2 > fields 1 (BM25F-style: per-column BM25
+   summed with weights).  `sort="updated"` orders by update date instead.  Facets (department, district,
+   category, format, open_type, share_type, has_api) are counted over all matches after filters.
+
+Index and PostgreSQL: the portable half of the index is `search_docs`, pre-segmented text per field written in
+the same transaction as the dataset (`catalog_index.store`).  On SQLite an external-content FTS5 table over it
+is maintained by triggers.  On PostgreSQL the same table would get a stored generated column
+`tsv = setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', keywords), 'B') ||
+setweight(to_tsvector('simple', department || ' ' || description), 'C') || setweight(to_tsvector('simple',
+fields || ' ' || fuzzy), 'D')` with a GIN index ('simple' keeps our jieba tokens as they are); the group
+expression becomes a `to_tsquery('simple', …)` with `&`/`|`, ranking `ts_rank(tsv, query, '{0.1,0.2,0.6,1.0}')`,
+and document frequencies come from `ts_stat` materialised into a small term table instead of fts5vocab.
+Everything above the two SQL functions `_document_frequency()` and `_fetch_matches()` stays the same.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from catalog_index.analysis import Analyzer, get_analyzer, is_cjk, normalize, pinyin_key
+from catalog_index.departments import alias_table, resolve
+from catalog_index.models import CATEGORIES, DISTRICTS, FORMATS, OPEN_TYPES, SHARE_TYPES, Dataset
+from catalog_index.store import dataset_record
+
+MAX_ROWS = 100
+MAX_QUERY_LEN = 200
+MAX_GROUPS = 6
+COVERAGE_MIN = 0.6
+SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropped first when relaxing
+COLUMN_WEIGHTS = (10.0, 6.0, 3.0, 2.0, 1.0, 1.0)  # title, keywords, department, description, fields, fuzzy
+TEXT_COLUMNS = "{title keywords department description fields}"
+SORTS = ("relevance", "updated")
+FACETS = ("department", "district", "category", "format", "open_type", "share_type", "has_api")
+
+DISTRICT_ALIASES = {d: d for d in DISTRICTS if d != "市本级"}
+DISTRICT_ALIASES.update({d[:-1]: d for d in DISTRICTS if d not in ("市本级", "白云区")})  # 白云 alone is ambiguous
+DISTRICT_ALIASES.update({"市本级": "市本级", "市级": "市本级"})
+FORMAT_ALIASES = {"excel": "XLSX", "xlsx": "XLSX", "xls": "XLSX", "csv": "CSV", "json": "JSON", "xml": "XML"}
+API_WORDS = ("api接口", "api", "接口", "数据接口")
+TYPE_WORDS = {**{t: ("open_type", t) for t in OPEN_TYPES}, **{t: ("share_type", t) for t in SHARE_TYPES}}
+_ASCII_WORD = re.compile(r"[a-z0-9.]+")
+
+
+class InvalidParameter(ValueError):
+    """A search parameter that cannot be used; `.param` names it."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param
+        self.message = message
+
+
+@dataclass
+class SearchResult:
+    count: int
+    page: int
+    rows: int
+    low_confidence: bool
+    results: list[dict]
+    facets: dict[str, list[dict]]
+    applied_filters: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "count": self.count, "page": self.page, "rows": self.rows, "low_confidence": self.low_confidence,
+            "results": self.results, "facets": self.facets, "applied_filters": self.applied_filters,
+        }
+
+
+@dataclass
+class Group:
+    """One query word and the FTS5 alternatives that satisfy it."""
+
+    word: str
+    alternatives: list[str]
+    weight: float
+    highlight: list[str]
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def _check_filters(session: Session, filters: dict[str, Any]) -> dict[str, Any]:
+    """Validated, canonical filter values (None = no filter); raises InvalidParameter."""
+    out: dict[str, Any] = {}
+    for name, value in filters.items():
+        if value is None or value == "":
+            continue
+        if name == "department":
+            dep = resolve(session, str(value))
+            if dep is None:
+                raise InvalidParameter("department", f"unknown department {value!r}")
+            out[name] = dep.code
+        elif name == "district":
+            district = DISTRICT_ALIASES.get(normalize(str(value)))
+            if district is None:
+                raise InvalidParameter("district", f"unknown district {value!r}; one of {'/'.join(DISTRICTS)}")
+            out[name] = district
+        elif name == "format":
+            fmt = str(value).strip().upper()
+            fmt = FORMAT_ALIASES.get(fmt.lower(), fmt)
+            if fmt not in FORMATS:
+                raise InvalidParameter("format", f"unknown format {value!r}; one of {'/'.join(FORMATS)}")
+            out[name] = fmt
+        elif name == "has_api":
+            out[name] = _parse_bool(value)
+        else:
+            choices = {"category": CATEGORIES, "open_type": OPEN_TYPES, "share_type": SHARE_TYPES}[name]
+            if value not in choices:
+                raise InvalidParameter(name, f"unknown {name} {value!r}; one of {'/'.join(choices)}")
+            out[name] = value
+    return out
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text_value = str(value).strip().lower()
+    if text_value in ("true", "1", "yes"):
+        return True
+    if text_value in ("false", "0", "no"):
+        return False
+    raise InvalidParameter("has_api", f"expected true or false, got {value!r}")
+
+
+def _positive_int(name: str, value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidParameter(name, f"expected a positive whole number, got {value!r}") from None
+    if number < 1:
+        raise InvalidParameter(name, f"expected a positive whole number, got {value!r}")
+    return number
+
+
+# ---------------------------------------------------------------- query understanding
+
+
+def understand(session: Session, q: str) -> tuple[str, dict[str, Any]]:
+    """(the query text without the filters written in it, those filters), e.g.
+    "花溪区的学校名单" → (" 的学校名单", {"district": "花溪区"})."""
+    rest = normalize(q)
+    found: dict[str, Any] = {}
+
+    def take(pattern: str) -> bool:
+        nonlocal rest
+        if pattern and pattern in rest:
+            rest = rest.replace(pattern, " ")
+            return True
+        return False
+
+    for word, (name, value) in sorted(TYPE_WORDS.items(), key=lambda kv: -len(kv[0])):
+        if name not in found and take(word):
+            found[name] = value
+    for word in API_WORDS:
+        if take(word):
+            found["has_api"] = True
+    for match in _ASCII_WORD.findall(rest):
+        if match in FORMAT_ALIASES and "format" not in found:
+            rest = re.sub(rf"(?<![a-z0-9]){re.escape(match)}(?![a-z0-9])", " ", rest)
+            found["format"] = FORMAT_ALIASES[match]
+    for alias, dep in sorted(alias_table(session).items(), key=lambda kv: -len(kv[0])):
+        if _ASCII_WORD.fullmatch(alias):
+            continue  # department codes are for the parameter, not for free text
+        if "department" not in found and take(alias):
+            found["department"] = dep.code
+    for alias, district in sorted(DISTRICT_ALIASES.items(), key=lambda kv: -len(kv[0])):
+        if "district" not in found and take(alias):
+            found["district"] = district
+    return rest, found
+
+
+def _document_frequency(session: Session, term: str) -> int:
+    return session.execute(text("SELECT doc FROM dataset_fts_vocab WHERE term = :t"), {"t": term}).scalar() or 0
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _all_of(words: list[str]) -> str:
+    return _quote(words[0]) if len(words) == 1 else "(" + " AND ".join(_quote(w) for w in words) + ")"
+
+
+def _groups(session: Session, analyzer: Analyzer, words: list[str], total_docs: int) -> list[Group]:
+    """Query groups for the content words (see the module docstring)."""
+    df_cache: dict[str, int] = {}
+
+    def df(term: str) -> int:
+        if term not in df_cache:
+            df_cache[term] = _document_frequency(session, term)
+        return df_cache[term]
+
+    def idf(n: int) -> float:
+        return math.log(1 + (total_docs - n + 0.5) / (n + 0.5))
+
+    words = _merge_typos(analyzer, words, df)
+    groups: list[Group] = []
+    for word in dict.fromkeys(words):
+        alternatives: list[str] = []
+        highlight = [word]
+        best_df = df(word)
+        if best_df:
+            alternatives.append(_quote(word))
+        subs = analyzer.sub_words(word)
+        if subs and all(df(s) for s in subs):
+            alternatives.append(_all_of(subs))
+            best_df = best_df or min(df(s) for s in subs)
+            highlight += subs
+        for target in analyzer.synonyms.get(word, []):
+            parts = [w for w in analyzer.cut(target) if w not in analyzer.stop]
+            if parts and all(df(p) for p in parts):
+                alternatives.append(_all_of(parts))
+                highlight += parts
+        key = pinyin_key(word) if len(word) >= 2 else ""
+        fuzzy = None
+        if not best_df and key and df(key):
+            fuzzy = f"fuzzy : {_quote(key)}"
+        weight = idf(best_df or (df(key) if fuzzy else 0)) * (SINGLE_CHAR_WEIGHT if len(word) == 1 else 1.0)
+        expr = ""
+        if alternatives:
+            inner = alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
+            expr = f"{TEXT_COLUMNS} : {inner}"
+        if fuzzy:
+            expr = f"({expr} OR {fuzzy})" if expr else fuzzy
+        groups.append(Group(word, [expr] if expr else [], weight, highlight))
+    return groups
+
+
+def _merge_typos(analyzer: Analyzer, words: list[str], df) -> list[str]:  # noqa: ANN001
+    """Join a single Chinese character to its neighbour when the pair is unknown but sounds like a catalogue
+    word (幼儿 + 圆 → 幼儿圆, found through the pinyin of 幼儿园)."""
+    out: list[str] = []
+    for word in words:
+        if out and is_cjk(word) and is_cjk(out[-1]) and (len(word) == 1 or len(out[-1]) == 1):
+            merged = out[-1] + word
+            if not df(merged) and df(pinyin_key(merged)):
+                out[-1] = merged
+                continue
+        out.append(word)
+    return out
+
+
+def _words(analyzer: Analyzer, rest: str) -> list[str]:
+    """The query's words without stop words and punctuation."""
+    return [w for w in analyzer.cut(rest) if w not in analyzer.stop and (is_cjk(w) or w.isalnum() or "." in w)]
+
+
+def _content_words(analyzer: Analyzer, rest: str, *, keep_generic: bool) -> list[str]:
+    """The words to match: generic words only when nothing else is left and `keep_generic`."""
+    words = _words(analyzer, rest)
+    content = [w for w in words if w not in analyzer.generic]
+    return content if content or not keep_generic else words
+
+
+# ---------------------------------------------------------------- matching
+
+
+def _filter_sql(filters: dict[str, Any], params: dict[str, Any]) -> str:
+    clauses = []
+    for name, column in (("department", "department_code"), ("district", "district"), ("category", "category"),
+                         ("open_type", "open_type"), ("share_type", "share_type"), ("has_api", "has_api")):
+        if name in filters:
+            clauses.append(f"d.{column} = :f_{name}")
+            params[f"f_{name}"] = filters[name]
+    if "format" in filters:
+        clauses.append("EXISTS (SELECT 1 FROM dataset_formats f WHERE f.dataset_id = d.id AND f.format = :f_format)")
+        params["f_format"] = filters["format"]
+    return "".join(f" AND {c}" for c in clauses)
+
+
+_COLUMNS = "d.id, d.department_code, d.district, d.category, d.open_type, d.share_type, d.has_api, d.formats, d.updated"
+
+
+def _fetch_matches(session: Session, expr: str | None, filters: dict[str, Any]) -> list:
+    """Light rows of every dataset matching `expr` (None: all datasets) and the filters."""
+    params: dict[str, Any] = {}
+    where = _filter_sql(filters, params)
+    if expr is None:
+        sql = f"SELECT {_COLUMNS}, 0.0 AS rank, lower(d.title) AS title_norm FROM datasets d WHERE 1=1{where}"
+    else:
+        weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+        sql = (f"SELECT {_COLUMNS}, bm25(dataset_fts, {weights}) AS rank, s.title_norm FROM dataset_fts "
+               f"JOIN search_docs s ON s.rowid = dataset_fts.rowid JOIN datasets d ON d.id = s.dataset_id "
+               f"WHERE dataset_fts MATCH :expr{where}")
+        params["expr"] = expr
+    return session.execute(text(sql), params).all()
+
+
+def _match(session: Session, groups: list[Group], filters: dict[str, Any]) -> tuple[list, float]:
+    """(matching rows, share of the query's information covered); relaxes the AND when nothing matches."""
+    total = sum(g.weight for g in groups) or 1.0
+    usable = sorted((g for g in groups if g.alternatives), key=lambda g: -g.weight)[:MAX_GROUPS]
+    for drop in range(len(usable)):
+        kept = usable[: len(usable) - drop]
+        rows = _fetch_matches(session, " AND ".join(g.alternatives[0] for g in kept), filters)
+        if rows:
+            return rows, sum(g.weight for g in kept) / total
+    return [], 0.0
+
+
+# ---------------------------------------------------------------- results
+
+
+def _facets(rows: list, names: dict[str, str]) -> dict[str, list[dict]]:
+    counts: dict[str, dict[Any, int]] = {f: {} for f in FACETS}
+
+    def bump(facet: str, value: Any) -> None:
+        counts[facet][value] = counts[facet].get(value, 0) + 1
+
+    for row in rows:
+        bump("department", names.get(row.department_code, row.department_code))
+        bump("district", row.district)
+        bump("category", row.category)
+        bump("open_type", row.open_type)
+        bump("share_type", row.share_type)
+        bump("has_api", bool(row.has_api))
+        for fmt in _formats(row.formats):
+            bump("format", fmt)
+    return {facet: [{"name": k, "count": v} for k, v in sorted(values.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+            for facet, values in counts.items()}
+
+
+def _formats(value: Any) -> list[str]:
+    if isinstance(value, str):
+        import json
+
+        return json.loads(value)
+    return list(value or [])
+
+
+def _highlight(title: str, terms: list[str]) -> str:
+    marks = [False] * len(title)
+    lowered = normalize(title) if len(normalize(title)) == len(title) else title.lower()
+    for term in sorted({t for t in terms if t}, key=len, reverse=True):
+        start = lowered.find(term)
+        while start >= 0:
+            for i in range(start, start + len(term)):
+                marks[i] = True
+            start = lowered.find(term, start + len(term))
+    out, open_ = [], False
+    for ch, marked in zip(title, marks, strict=False):
+        if marked != open_:
+            out.append("<em>" if marked else "</em>")
+            open_ = marked
+        out.append(html.escape(ch))
+    if open_:
+        out.append("</em>")
+    return "".join(out)
+
+
+def _as_date(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+# ---------------------------------------------------------------- public API
+
+
+def search(session: Session, q: str = "", *, department: str | None = None, district: str | None = None,
+           category: str | None = None, format: str | None = None, has_api: bool | str | None = None,  # noqa: A002
+           open_type: str | None = None, share_type: str | None = None, sort: str = "relevance", page: int = 1,
+           rows: int = 10) -> SearchResult:
+    """Search the catalogue; raises InvalidParameter for unusable parameters (see the module docstring)."""
+    q = q or ""
+    if len(q) > MAX_QUERY_LEN:
+        raise InvalidParameter("q", f"longer than {MAX_QUERY_LEN} characters")
+    if sort not in SORTS:
+        raise InvalidParameter("sort", f"expected one of {'/'.join(SORTS)}, got {sort!r}")
+    page = _positive_int("page", page)
+    rows = min(_positive_int("rows", rows), MAX_ROWS)
+    explicit = _check_filters(session, {"department": department, "district": district, "category": category,
+                                        "format": format, "has_api": has_api, "open_type": open_type,
+                                        "share_type": share_type})
+    analyzer = get_analyzer()
+    rest, from_text = understand(session, q)
+    from_text = {k: v for k, v in from_text.items() if k not in explicit}
+    matched, coverage, groups = _run(session, analyzer, rest, {**explicit, **from_text}, bool(from_text))
+    applied = from_text
+    if not matched and from_text:  # nothing has all the filters read from the text: search without them
+        matched, coverage, groups = _run(session, analyzer, rest, explicit, False)
+        applied = {}
+    names = {alias_dep.code: alias_dep.name for alias_dep in alias_table(session).values()}
+    phrase = "".join(_words(analyzer, rest))
+    full = normalize(q).replace(" ", "")
+    terms = [t for g in groups for t in g.highlight]
+
+    def tier(row) -> int:  # noqa: ANN001
+        if row.title_norm in (phrase, full):
+            return 0
+        return 1 if len(phrase) >= 2 and phrase in row.title_norm else 2
+
+    if sort == "updated":
+        ordered = sorted(matched, key=lambda r: (-(_ordinal(r.updated)), r.id))
+    elif groups:
+        ordered = sorted(matched, key=lambda r: (tier(r), r.rank, r.id))
+    else:
+        ordered = sorted(matched, key=lambda r: (-(_ordinal(r.updated)), r.id))
+    page_rows = ordered[(page - 1) * rows: page * rows]
+    results = _result_dicts(session, page_rows, names, terms)
+    low = bool(q.strip()) and bool(groups) and (not matched or coverage < COVERAGE_MIN)
+    return SearchResult(len(matched), page, rows, low, results, _facets(matched, names), applied)
+
+
+def _ordinal(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return value.toordinal()
+
+
+def _run(session: Session, analyzer: Analyzer, rest: str, filters: dict[str, Any],
+         filters_from_text: bool) -> tuple[list, float, list[Group]]:
+    words = _content_words(analyzer, rest, keep_generic=not filters_from_text)
+    if not words:
+        return _fetch_matches(session, None, filters), 1.0, []
+    total_docs = session.execute(text("SELECT count(*) FROM search_docs")).scalar() or 0
+    groups = _groups(session, analyzer, words, total_docs)
+    rows, coverage = _match(session, groups, filters)
+    return rows, coverage, groups
+
+
+def _result_dicts(session: Session, rows: list, names: dict[str, str], terms: list[str]) -> list[dict]:
+    if not rows:
+        return []
+    by_id = {d.id: d for d in session.query(Dataset).filter(Dataset.id.in_([r.id for r in rows]))}
+    out = []
+    for row in rows:
+        d = by_id[row.id]
+        out.append({
+            "id": d.id, "title": d.title, "department": names.get(d.department_code, d.department_code),
+            "category": d.category, "open_type": d.open_type, "share_type": d.share_type,
+            "formats": list(d.formats or []), "has_api": bool(d.has_api), "district": d.district,
+            "updated": _as_date(d.updated), "score": round(-float(row.rank), 4) + 0.0,
+            "highlight": _highlight(d.title, terms),
+        })
+    return out
+
+
+def get_dataset(session: Session, dataset_id: str) -> dict | None:
+    """The full record of one dataset (the load format plus the department's abbreviations), or None."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        return None
+    record = dataset_record(dataset)
+    record["department_short_names"] = list(dataset.department.short_names or [])
+    return record
