@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog_index.analysis import normalize
-from catalog_index.models import Department
+from catalog_index.models import Dataset, Department
 
 CITY_PREFIXES = ("贵阳市人民政府", "国家税务总局贵阳市", "贵阳市", "贵阳")
 
@@ -52,10 +52,6 @@ def resolve(session: Session, text: str) -> Department | None:
 
 def list_departments(session: Session) -> list[dict]:
     """All departments with their dataset counts, by code."""
-    from sqlalchemy import func
-
-    from catalog_index.models import Dataset
-
     counts = dict(session.execute(select(Dataset.department_code, func.count()).group_by(Dataset.department_code)).all())
     return [{**d.to_dict(), "datasets": counts.get(d.code, 0)}
             for d in session.scalars(select(Department).order_by(Department.code))]

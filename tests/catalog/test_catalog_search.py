@@ -1,0 +1,151 @@
+"""Search behaviour on the sample catalogue: ranking, filters (parameters and text), facets, paging."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import settings
+from catalog_index.departments import resolve
+from catalog_index.search import InvalidParameter, get_dataset, search
+
+TITLES = [json.loads(line)["title"] for line in
+          (settings.ROOT / "data" / "catalog" / "guiyang_catalog.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def ids(result) -> list[str]:
+    return [r["id"] for r in result.results]
+
+
+@pytest.mark.parametrize("title", [TITLES[i] for i in range(0, len(TITLES), 97)])
+def test_exact_title_ranks_first(session, title):
+    result = search(session, title)
+    assert result.results[0]["title"] == title
+    assert not result.low_confidence
+
+
+def test_phrase_inside_title_ranks_before_keyword_matches(session):
+    result = search(session, "公交线路")
+    top = [r["title"] for r in result.results[:5]]
+    assert all("公交线路" in t for t in top)
+    assert "<em>公交线路</em>" in result.results[0]["highlight"]
+
+
+def test_abbreviation_becomes_a_department_filter(session):
+    result = search(session, "市交委的停车场数据")
+    assert result.applied_filters == {"department": "JTW"}
+    assert result.count > 0 and all(r["department"] == "贵阳市交通委员会" for r in result.results)
+    assert "公共停车场信息" in [r["title"] for r in result.results[:3]]
+    only_department = search(session, "市卫健委的数据", rows=100)
+    assert only_department.applied_filters == {"department": "WJJ"}
+    assert only_department.count == len(only_department.results) > 20
+    assert {r["department"] for r in only_department.results} == {"贵阳市卫生健康局"}
+
+
+@pytest.mark.parametrize("text,code", [("市交委", "JTW"), ("交委", "JTW"), ("贵阳市交通委员会", "JTW"),
+                                       ("交通委员会", "JTW"), ("卫健委", "WJJ"), ("市卫健委", "WJJ"), ("JTW", "JTW")])
+def test_resolve(session, text, code):
+    assert resolve(session, text).code == code
+
+
+def test_resolve_unknown(session):
+    assert resolve(session, "火星管理局") is None
+    assert resolve(session, "") is None
+
+
+def test_filters_from_query_text(session):
+    district = search(session, "花溪区的药店")
+    assert district.applied_filters == {"district": "花溪区"}
+    assert district.results[0]["title"] == "花溪区药品零售企业许可信息"
+    api = search(session, "有API的公交数据")
+    assert api.applied_filters == {"has_api": True}
+    assert api.count > 0 and all(r["has_api"] for r in api.results)
+    excel = search(session, "空气质量 excel")
+    assert excel.applied_filters == {"format": "XLSX"} and all("XLSX" in r["formats"] for r in excel.results)
+    opened = search(session, "无条件开放的医保数据")
+    assert opened.applied_filters == {"open_type": "无条件开放"}
+    assert all(r["open_type"] == "无条件开放" for r in opened.results)
+
+
+def test_text_filter_that_finds_nothing_is_dropped(session):
+    result = search(session, "花溪区的高考分数线")
+    assert result.applied_filters == {}
+    assert "普通高中录取分数线" in [r["title"] for r in result.results]
+
+
+def test_explicit_filters_and_facets(session):
+    everything = search(session, "", rows=5)
+    assert everything.count == 1139 and not everything.low_confidence
+    for facet in ("department", "district", "category", "format", "open_type", "share_type", "has_api"):
+        counts = everything.facets[facet]
+        assert counts == sorted(counts, key=lambda c: (-c["count"], str(c["name"])))
+    assert sum(c["count"] for c in everything.facets["district"]) == 1139
+    assert {"name": "API", "count": 116} in everything.facets["format"]
+    filtered = search(session, "", district="花溪区", open_type="无条件开放", format="JSON")
+    assert filtered.count == sum(c["count"] for c in filtered.facets["category"])
+    assert filtered.facets["district"] == [{"name": "花溪区", "count": filtered.count}]
+    by_name = search(session, "公交", department="公交集团")
+    assert by_name.count > 0 and {r["department"] for r in by_name.results} == {"贵阳公共交通（集团）有限公司"}
+    assert search(session, "", has_api="true").count == 116
+    assert search(session, "", category="交通出行").facets["category"] == [{"name": "交通出行", "count": 96}]
+
+
+def test_paging_and_sorting(session):
+    first = search(session, "统计", rows=10, page=1)
+    second = search(session, "统计", rows=10, page=2)
+    both = search(session, "统计", rows=20, page=1)
+    assert ids(first) + ids(second) == ids(both)
+    assert first.count == second.count > 20
+    beyond = search(session, "统计", rows=10, page=999)
+    assert beyond.results == [] and beyond.count == first.count
+    assert search(session, "", rows=500).rows == 100
+    by_date = search(session, "公交", sort="updated", rows=50)
+    dates = [r["updated"] for r in by_date.results]
+    assert dates == sorted(dates, reverse=True)
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("去哪里看病", "医疗机构名录"), ("充电桩在哪", "电动汽车公共充电设施分布"), ("我想坐地铁", "轨道交通线路基本信息"),
+    ("幼儿圆名录", "幼儿园名录"), ("醫療機構名錄", "医疗机构名录"), ("PM2.5", "环境空气质量实时监测数据"),
+])
+def test_everyday_words_typos_and_traditional_characters(session, query, expected):
+    result = search(session, query)
+    assert expected in [r["title"] for r in result.results[:3]]
+    assert not result.low_confidence
+
+
+@pytest.mark.parametrize("query", ["火星探测数据", "比特币挖矿数据", "明星八卦新闻", "航班起降时刻"])
+def test_data_that_does_not_exist_is_not_a_confident_hit(session, query):
+    result = search(session, query)
+    assert result.count == 0 or result.low_confidence
+
+
+def test_generic_words_do_not_dominate(session):
+    result = search(session, "律师信息数据查询")
+    assert all("律师" in r["title"] for r in result.results[:3])
+    assert not result.low_confidence
+
+
+@pytest.mark.parametrize("kwargs,param", [
+    ({"department": "火星局"}, "department"), ({"district": "火星区"}, "district"), ({"format": "PDF"}, "format"),
+    ({"has_api": "maybe"}, "has_api"), ({"open_type": "随便"}, "open_type"), ({"category": "八卦"}, "category"),
+    ({"sort": "random"}, "sort"), ({"page": 0}, "page"), ({"rows": "ten"}, "rows"), ({"q": "长" * 300}, "q"),
+])
+def test_invalid_parameters(session, kwargs, param):
+    q = kwargs.pop("q", "公交")
+    with pytest.raises(InvalidParameter) as err:
+        search(session, q, **kwargs)
+    assert err.value.param == param
+
+
+def test_result_shape_and_full_record(session):
+    result = search(session, "执业律师名录")
+    assert set(result.to_dict()) >= {"count", "page", "rows", "low_confidence", "results", "facets"}
+    row = result.results[0]
+    assert set(row) == {"id", "title", "department", "category", "open_type", "share_type", "formats", "has_api",
+                        "district", "updated", "score", "highlight"}
+    record = get_dataset(session, row["id"])
+    assert record["title"] == "执业律师名录" and record["department"] == "贵阳市司法局"
+    assert record["fields"] and record["open_condition"] and record["department_short_names"] == ["市司法局", "司法局"]
+    assert get_dataset(session, "NOPE-0000") is None

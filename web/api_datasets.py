@@ -1,0 +1,82 @@
+"""Catalogue HTTP API: GET /api/datasets, GET /api/datasets/{id}, GET /api/departments.
+
+The database URL is `app["db_url"]` when set, else settings.  Queries run in the default thread-pool executor
+so that the event loop never waits on SQLite.  Errors are JSON: 400 `{"error": …, "parameter": name}` for a
+bad parameter, 404 for an unknown dataset id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+import settings
+from catalog_index.db import session_scope
+from catalog_index.departments import list_departments
+from catalog_index.search import InvalidParameter, get_dataset, search
+
+FILTERS = ("department", "district", "category", "format", "has_api", "open_type", "share_type")
+KNOWN_PARAMS = {"q", "sort", "page", "rows", *FILTERS}
+
+
+def _db_url(request: web.Request) -> str:
+    return request.app.get("db_url") or settings.get().catalog_db_url
+
+
+async def _in_thread(request: web.Request, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def run() -> Any:
+        with session_scope(_db_url(request)) as session:
+            return func(session, *args, **kwargs)
+
+    return await asyncio.get_running_loop().run_in_executor(None, run)
+
+
+def _bad(parameter: str, message: str) -> web.Response:
+    return web.json_response({"error": f"invalid parameter {parameter}: {message}", "parameter": parameter},
+                             status=400)
+
+
+async def list_datasets(request: web.Request) -> web.Response:
+    params = request.query
+    for name in params:
+        if name not in KNOWN_PARAMS:
+            return _bad(name, f"unknown parameter; use {', '.join(sorted(KNOWN_PARAMS))}")
+        if len(params.getall(name)) > 1:
+            return _bad(name, "given more than once")
+    kwargs: dict[str, Any] = {name: params[name] for name in FILTERS if params.get(name, "") != ""}
+    kwargs["sort"] = params.get("sort") or "relevance"
+    kwargs["page"] = params.get("page") or 1
+    kwargs["rows"] = params.get("rows") or 10
+    try:
+        result = await _in_thread(request, search, params.get("q", ""), **kwargs)
+    except InvalidParameter as exc:
+        return _bad(exc.param, exc.message)
+    return web.json_response(result.to_dict(), dumps=_dumps)
+
+
+async def show_dataset(request: web.Request) -> web.Response:
+    dataset_id = request.match_info["id"]
+    record = await _in_thread(request, get_dataset, dataset_id)
+    if record is None:
+        return web.json_response({"error": f"no dataset with id {dataset_id!r}"}, status=404)
+    return web.json_response(record, dumps=_dumps)
+
+
+async def departments(request: web.Request) -> web.Response:
+    rows = await _in_thread(request, list_departments)
+    return web.json_response({"count": len(rows), "results": rows}, dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/api/datasets", list_datasets)
+    app.router.add_get("/api/datasets/{id}", show_dataset)
+    app.router.add_get("/api/departments", departments)
+
