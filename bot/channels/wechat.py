@@ -66,6 +66,7 @@ class ChannelConfig:
     max_reply_bytes: int = 2000
     push_attempts: int = 4
     push_backoff_seconds: float = 1.0
+    drain_seconds: float = 30.0  # on shutdown, how long unfinished turns may still run
     menu_file: str = str(MENU_FILE)
 
 
@@ -143,6 +144,15 @@ class WeChatInput(InputChannel):
         @bp.listener("before_server_start")
         async def _redact_logs(_app: Any, _loop: Any) -> None:
             install_log_redaction()  # handlers configured after the blueprint was built
+
+        @bp.listener("before_server_stop")
+        async def _drain(_app: Any, _loop: Any) -> None:
+            if self._tasks:  # turns whose answer still has to be pushed: let them finish
+                logger.info("wechat: waiting for %d unfinished turn(s) before stopping", len(self._tasks))
+                _, pending = await asyncio.wait(set(self._tasks), timeout=self.config.drain_seconds)
+                if pending:
+                    logger.error("wechat: %d turn(s) unfinished at shutdown; their rows stay in wechat_messages",
+                                 len(pending))
 
         @bp.route("/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:

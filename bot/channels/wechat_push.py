@@ -2,7 +2,8 @@
 
 `Pusher.send_text()` never raises and never drops an answer: it retries network errors, HTTP 5xx and "system
 busy" with exponential backoff, fetches a new access_token when WeChat rejects the cached one (40001, 42001,
-40014), and records in `wechat_outbox` whatever it could not deliver.  No blocking HTTP client is used; the
+40014), and records in `wechat_outbox` whatever it could not deliver.  `python -m bot.channels.wechat_push
+redeliver` tries the outbox again (the user's 48-hour window permitting).  No blocking HTTP client is used; the
 short DB transactions run in the default thread executor.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from tqdm import tqdm
 
 from bot.channels import wechat_store as store
 
@@ -48,10 +50,28 @@ class Pusher:
 
     async def send_text(self, openid: str, content: str) -> bool:
         """Deliver `content` to `openid`; False when it ended in the outbox instead."""
+        delivered, reason, attempts = await self._deliver(openid, content)
+        if not delivered:
+            row = await run_db(store.record_undelivered, openid, content, reason, attempts, self.db_url)
+            logger.error("wechat answer for user %s NOT delivered (%s); kept as outbox #%d",
+                         store.openid_hash(openid), reason, row)
+        return delivered
+
+    async def redeliver(self) -> tuple[int, int]:
+        """Try every pending outbox row once more; (delivered, still pending)."""
+        rows = await run_db(store.pending_outbox, self.db_url)
+        delivered = 0
+        for row in tqdm(rows, desc="outbox", unit="answer", disable=not rows):
+            ok, reason, attempts = await self._deliver(row["openid"], row["content"])
+            await run_db(store.outbox_attempted, row["id"], ok, reason, attempts, self.db_url)
+            delivered += ok
+        return delivered, len(rows) - delivered
+
+    async def _deliver(self, openid: str, content: str) -> tuple[bool, str, int]:
+        """(delivered, reason of the last failure, attempts made)."""
         user = store.openid_hash(openid)
         if not (self.app_id and self.app_secret):
-            await self._undelivered(openid, content, "WECHAT_APP_ID/WECHAT_APP_SECRET not configured", 0)
-            return False
+            return False, "WECHAT_APP_ID/WECHAT_APP_SECRET not configured", 0
         reason, attempt = "", 0
         timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
         async with aiohttp.ClientSession(timeout=timeout) as http:
@@ -61,7 +81,7 @@ class Pusher:
                     token = await self._token(http)
                     await self._post(http, token, openid, content)
                     logger.info("wechat push delivered to user %s (attempt %d)", user, attempt)
-                    return True
+                    return True, "", attempt
                 except PushError as exc:
                     reason = exc.reason
                     if not exc.transient:
@@ -72,13 +92,7 @@ class Pusher:
                                user, attempt, self.attempts, reason)
                 if attempt < self.attempts and not reason.startswith("token rejected"):
                     await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
-        await self._undelivered(openid, content, reason, attempt)
-        return False
-
-    async def _undelivered(self, openid: str, content: str, reason: str, attempts: int) -> None:
-        row = await run_db(store.record_undelivered, openid, content, reason, attempts, self.db_url)
-        logger.error("wechat answer for user %s NOT delivered (%s); kept as outbox #%d",
-                     store.openid_hash(openid), reason, row)
+        return False, reason, attempt
 
     async def _token(self, http: aiohttp.ClientSession) -> str:
         token = await run_db(store.cached_token, self.app_id, db_url=self.db_url)
@@ -115,3 +129,23 @@ class Pusher:
         if resp.status != 200:
             raise PushError(f"HTTP {resp.status}", transient=False)
         return await resp.json(content_type=None)
+
+
+def main() -> None:
+    """`python -m bot.channels.wechat_push redeliver`: retry the answers kept in the outbox."""
+    import argparse
+
+    import settings
+
+    parser = argparse.ArgumentParser(prog="python -m bot.channels.wechat_push")
+    parser.add_argument("command", choices=["redeliver"])
+    parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    conf = settings.get()
+    pusher = Pusher(conf.wechat_api_base.rstrip("/"), conf.wechat_app_id, conf.wechat_app_secret)
+    delivered, pending = asyncio.run(pusher.redeliver())
+    print(f"outbox: {delivered} delivered, {pending} still pending")
+
+
+if __name__ == "__main__":
+    main()

@@ -187,11 +187,23 @@ def record_undelivered(openid: str, content: str, reason: str, attempts: int, db
 
 
 def pending_outbox(db_url: str | None = None) -> list[dict]:
+    """Undelivered answers, oldest first (with the openid: for redelivery only, never for logs)."""
     with session_scope(db_url) as session:
         rows = session.execute(select(WeChatOutbox).where(WeChatOutbox.status == "pending")
                                .order_by(WeChatOutbox.id)).scalars()
-        return [{"id": r.id, "user_hash": r.user_hash, "content": r.content, "reason": r.reason,
-                 "attempts": r.attempts} for r in rows]
+        return [{"id": r.id, "openid": r.openid, "user_hash": r.user_hash, "content": r.content,
+                 "reason": r.reason, "attempts": r.attempts} for r in rows]
+
+
+def outbox_attempted(row_id: int, delivered: bool, reason: str, attempts: int, db_url: str | None = None) -> None:
+    """The outcome of another delivery attempt of outbox row `row_id`."""
+    with session_scope(db_url) as session:
+        row = session.get(WeChatOutbox, row_id)
+        row.attempts += attempts
+        if delivered:
+            row.status = "delivered"
+        else:
+            row.reason = reason[:255]
 
 
 # --- numbered options and "更多" pages -----------------------------------------------------------------------

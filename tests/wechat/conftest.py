@@ -73,20 +73,36 @@ def _start_server(workdir: Path, name: str, env: dict) -> ChannelServer:
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory, fake, wechat_db) -> list[ChannelServer]:
-    """Two processes serving the channel over one DB.  Secrets come from the environment (settings), the
-    tuning from credentials, as with `rasa run --credentials`."""
-    workdir = tmp_path_factory.mktemp("wechat_servers")
+def channel_env(fake, wechat_db) -> dict:
+    """Secrets come from the environment (settings), the tuning from credentials, as with `rasa run`."""
     credentials = {"reply_budget_seconds": BUDGET, "push_attempts": 3, "push_backoff_seconds": 0.05}
-    env = {**os.environ, "PYTHONPATH": str(settings.ROOT), "PYTHONUNBUFFERED": "1", "CATALOG_DB_URL": wechat_db,
-           "WECHAT_TOKEN": TOKEN, "WECHAT_AES_KEY": AES_KEY, "WECHAT_APP_ID": APP_ID,
-           "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": fake.api_base,
-           "WECHAT_TEST_CREDENTIALS": json.dumps(credentials)}
-    started = [_start_server(workdir, f"channel{i}", env) for i in (1, 2)]
-    yield started
+    return {**os.environ, "PYTHONPATH": str(settings.ROOT), "PYTHONUNBUFFERED": "1", "CATALOG_DB_URL": wechat_db,
+            "WECHAT_TOKEN": TOKEN, "WECHAT_AES_KEY": AES_KEY, "WECHAT_APP_ID": APP_ID,
+            "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": fake.api_base,
+            "WECHAT_TEST_CREDENTIALS": json.dumps(credentials)}
+
+
+@pytest.fixture(scope="session")
+def start_server(tmp_path_factory, channel_env):
+    """Start another channel process (same DB, same fake platform); stopped at the end of the session."""
+    workdir = tmp_path_factory.mktemp("wechat_servers")
+    started: list[ChannelServer] = []
+
+    def start(name: str) -> ChannelServer:
+        started.append(_start_server(workdir, name, channel_env))
+        return started[-1]
+
+    yield start
     for server in started:
-        server.proc.terminate()
-        server.proc.wait(20)
+        if server.proc.poll() is None:
+            server.proc.terminate()
+            server.proc.wait(30)
+
+
+@pytest.fixture(scope="session")
+def servers(start_server) -> list[ChannelServer]:
+    """Two processes serving the channel over one DB."""
+    return [start_server("channel1"), start_server("channel2")]
 
 
 @pytest.fixture(scope="session")

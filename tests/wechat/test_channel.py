@@ -196,3 +196,11 @@ def test_openids_never_reach_the_logs(servers, fake, wechat_db):
     logs = "".join(s.log.read_text(encoding="utf-8") for s in servers)
     assert store.openid_hash(openid) in logs  # the user is traceable by hash...
     assert openid not in logs  # ...but never in clear (Sanic's access log included)
+
+
+def test_a_stopping_server_still_delivers_the_turns_it_started(start_server, fake):
+    stopping, openid = start_server("stopping"), new_openid()
+    assert fake.push(stopping.webhook, fake.text(openid, f"slow {BUDGET * 2} 停机前")).body == "success"
+    stopping.proc.terminate()
+    assert fake.wait_sent(openid) == ["慢回答：停机前"]
+    assert stopping.proc.wait(30) is not None

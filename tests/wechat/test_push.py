@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 
+import settings
 from bot.channels import wechat_store as store
 from bot.channels.wechat_push import Pusher
 from tests.wechat.conftest import APP_ID, APP_SECRET, BUDGET
@@ -76,3 +80,18 @@ def test_a_slow_turn_that_cannot_be_delivered_lands_in_the_outbox(server, fake, 
         assert time.monotonic() < deadline, "the answer was dropped"
         time.sleep(0.1)
     assert outbox_for(wechat_db, openid)[0]["content"] == "慢回答：没有权限"
+
+
+def test_the_outbox_is_redelivered_from_the_command_line(fake, wechat_db):
+    openid = new_openid()
+    fake.failures[openid] = [-1] * 3  # system busy, three times: the answer is kept
+    assert not asyncio.run(pusher(fake, wechat_db).send_text(openid, "稍后补发"))
+    [row] = outbox_for(wechat_db, openid)
+    env = {**os.environ, "PYTHONPATH": str(settings.ROOT), "CATALOG_DB_URL": wechat_db,
+           "WECHAT_APP_ID": APP_ID, "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": fake.api_base}
+    done = subprocess.run([sys.executable, "-m", "bot.channels.wechat_push", "redeliver"], env=env,
+                          cwd=settings.ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert fake.sent_to(openid) == ["稍后补发"]
+    assert outbox_for(wechat_db, openid) == []
+    assert openid not in done.stdout + done.stderr
