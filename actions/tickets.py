@@ -51,7 +51,7 @@ CANCEL = re.compile(r"^(算了|不填了|取消|不办了|不申请了|不投诉
 SKIP = re.compile(r"^(跳过|没有|无|不用|不需要|不填|不留|没|skip|no)([了啊吧]|邮箱)*[。.!！]*$", re.I)
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 ANONYMOUS_WORDS = re.compile(r"匿名|不留|不想留|不方便留|不愿意留|保密")
-NOT_SURE = re.compile(r"不清楚|不知道|不确定|不了解|说不清|不晓得|不懂")
+NOT_SURE = re.compile(r"不.?清楚|不.?知道|不.?确定|不.?了解|说不清|不晓得|不懂")
 APPLICANT_TYPES = (
     ("企业", re.compile(r"企业|公司|商户|个体户|厂|集团|有限|enterprise|company", re.I)),
     ("机构", re.compile(r"机构|单位|事业|高校|大学|学院|学校|研究|医院|协会|学会|社会组织|基金会|中心|院|所")),
@@ -226,6 +226,10 @@ class ValidateDataRequestForm(TicketFormValidation):
                 "applicant_type": self.validate_applicant_type, "applicant_name": self.validate_applicant_name,
                 "phone": self.validate_phone, "email": self.validate_email}
 
+    async def extract_dataset_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> dict[str, Any]:
+        return {}  # filled by Rasa's from_entity mapping (domain/search.yml); only validated here
+
     async def validate_dataset_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> dict[str, Any]:
         record = load_dataset(value)
@@ -376,10 +380,16 @@ class ValidateTicketLookupForm(FormValidationAction):
     def name(self) -> str:
         return "validate_ticket_lookup_form"
 
+    async def next_requested_slot(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> dict[str, Any] | None:
+        if is_cancel((tracker.latest_message or {}).get("text") or ""):
+            return SlotSet(REQUESTED_SLOT, None)  # ends the form; action_check_ticket then says "不查了"
+        return await super().next_requested_slot(dispatcher, tracker, domain)
+
     async def validate_ticket_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> dict[str, Any]:
         if is_cancel(clean(value)):
-            return {"ticket_no": None, "requested_slot": None}
+            return {"ticket_no": None}
         number = numbering.normalise(clean(value))
         if number is None:
             dispatcher.utter_message(text="工单号格式不对：应为 SQ 或 TS 开头，加 8 位日期和 6 位字母数字，"
@@ -391,7 +401,7 @@ class ValidateTicketLookupForm(FormValidationAction):
                                   domain: DomainDict) -> dict[str, Any]:
         text = clean(value)
         if is_cancel(text):
-            return {"phone_tail": None, "requested_slot": None}
+            return {"phone_tail": None}
         digits = re.sub(r"\D", "", text)
         if len(digits) == 4 or find_phone(text):
             return {"phone_tail": digits[-4:]}

@@ -1,0 +1,123 @@
+"""The ticket actions called directly (rasa-sdk Tracker + CollectingDispatcher) on the real sample catalogue."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+import settings
+from actions import tickets as actions
+from catalog_index.db import session_scope
+from tickets.models import Ticket
+
+DOMAIN = yaml.safe_load((settings.ROOT / "domain/tickets.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def _catalog(catalog_db_url, monkeypatch):
+    monkeypatch.setenv("CATALOG_DB_URL", catalog_db_url)
+
+
+def tracker(slots: dict, text: str = "", intent: str = "inform", form: str = "data_request_form",
+            requested: str | None = None, channel: str = "socketio") -> Tracker:
+    slots = {"requested_slot": requested, **slots}
+    events = [{"event": "user", "text": text, "input_channel": channel}]
+    events += [{"event": "slot", "name": k, "value": v} for k, v in slots.items()
+               if k not in ("requested_slot", "form_invalid", "submission_key")]  # bookkeeping is not "recent"
+    return Tracker("unit-user", slots, {"text": text, "intent": {"name": intent}, "entities": []}, events, False,
+                   None, {"name": form} if form else {}, "action_listen")
+
+
+def run(action, t: Tracker) -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    result = action.run(dispatcher, t, DOMAIN)
+    events = asyncio.run(result) if asyncio.iscoroutine(result) else result
+    return events, dispatcher.messages
+
+
+def slot_events(events: list[dict]) -> dict:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def test_three_invalid_phones_offer_a_human():
+    form = actions.ValidateDataRequestForm()
+    state = None
+    for attempt in range(1, 4):
+        events, messages = run(form, tracker({"phone": "12345", "form_invalid": state}, text="12345",
+                                             requested="phone"))
+        slots = slot_events(events)
+        state = slots["form_invalid"]
+        assert slots["phone"] is None and state == {"slot": "phone", "count": attempt}
+        offered = any(m.get("response") == "utter_offer_human" for m in messages)
+        assert offered == (attempt == 3)
+    events, _ = run(form, tracker({"phone": "138 1234 5678", "form_invalid": state}, requested="phone"))
+    assert slot_events(events)["phone"] == "13812345678" and slot_events(events)["form_invalid"] is None
+
+
+def test_activation_sets_an_idempotency_key_and_explains_conditions():
+    events, messages = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "CDC-0001"}, form=None))
+    slots = slot_events(events)
+    assert len(slots["submission_key"]) == 32 and slots["dataset_id"] == "CDC-0001"
+    assert slots["requested_slot"] == "purpose"  # the dataset replaces the free-text question
+    assert "有条件开放" in messages[0]["text"]
+
+
+def test_open_dataset_ends_the_form_and_points_to_the_download():
+    events, _ = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "CDC-0003"}, form=None))
+    assert slot_events(events)["requested_slot"] is None
+    events, messages = run(actions.ActionSubmitDataRequest(), tracker({"dataset_id": "CDC-0003"}, form=None))
+    assert "无条件开放" in messages[0]["text"] and slot_events(events)["dataset_id"] is None
+
+
+def test_unknown_dataset_falls_back_to_free_text():
+    events, messages = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "NOPE-9999"}, form=None))
+    assert slot_events(events)["dataset_id"] is None and "没有编号" in messages[0]["text"]
+
+
+def test_change_a_field_with_its_new_value():
+    filled = {"complaint_category": "数据质量", "complaint_department": "贵阳市交通委员会",
+              "complaint_description": "公交站点数据里的站名和实际站牌对不上", "phone": "13812345678"}
+    events, _ = run(actions.ValidateComplaintForm(), tracker(
+        {**filled, "confirm_submit": "电话改成 0851-86861234"}, text="电话改成 0851-86861234",
+        form="complaint_form", requested="confirm_submit"))
+    slots = slot_events(events)
+    assert slots["phone"] == "0851-86861234" and slots["confirm_submit"] is None
+    events, messages = run(actions.ValidateComplaintForm(), tracker(
+        {**filled, "confirm_submit": "change"}, text="部门写错了", intent="deny", form="complaint_form",
+        requested="confirm_submit"))
+    assert slot_events(events)["complaint_department"] is None and "涉及部门" in messages[0]["text"]
+
+
+def test_department_abbreviations_and_not_sure():
+    form = actions.ValidateComplaintForm()
+    for said, expected in (("交委", "贵阳市交通委员会"), ("是市公安局的问题", "贵阳市公安局"), ("不太清楚", "不清楚")):
+        events, _ = run(form, tracker({"complaint_department": said}, form="complaint_form",
+                                      requested="complaint_department"))
+        assert slot_events(events)["complaint_department"] == expected, said
+
+
+def test_cancel_words_the_nlu_missed_end_the_form_without_a_ticket(catalog_db_url):
+    events, _ = run(actions.ValidateDataRequestForm(), tracker({"purpose": "不填了"}, requested="purpose"))
+    slots = slot_events(events)
+    assert slots["requested_slot"] is None and slots["confirm_submit"] == "cancelled"
+    _, messages = run(actions.ActionSubmitDataRequest(), tracker({"confirm_submit": "cancelled"}, form=None))
+    assert "已取消" in messages[0]["text"]
+
+
+def test_submit_twice_one_ticket_web_channel(catalog_db_url):
+    slots = {"requested_data": "全市公厕位置", "purpose": "地图标注", "applicant_type": "个人",
+             "applicant_name": "李娜", "phone": "13812345678", "email": "none", "confirm_submit": "yes",
+             "submission_key": "unit-key"}
+    numbers = set()
+    for _ in range(2):
+        _, messages = run(actions.ActionSubmitDataRequest(), tracker(slots, form=None))
+        assert "138****5678" in messages[0]["text"] and "13812345678" not in messages[0]["text"]
+        numbers.add(messages[0]["text"].split("工单号：")[1][:17])
+    assert len(numbers) == 1
+    with session_scope(catalog_db_url) as session:
+        ticket = session.query(Ticket).filter_by(number=numbers.pop()).one()
+        assert ticket.channel == "web" and ticket.email is None
