@@ -67,7 +67,7 @@ class TicketEvent(Base):
     id = Column(Integer, primary_key=True)
     ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
     at = Column(DateTime, nullable=False, default=utcnow)
-    kind = Column(String(16), nullable=False)  # status | note | contact_viewed
+    kind = Column(String(16), nullable=False)  # status | note | extension | contact_viewed
     from_status = Column(String(16), nullable=True)
     to_status = Column(String(16), nullable=True)
     note = Column(Text, nullable=True)

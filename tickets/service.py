@@ -6,14 +6,16 @@ import csv
 import hmac
 import io
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from catalog_index.db import session_scope
 from tickets import numbering, transitions, workdays
 from tickets.models import CHANNELS, TICKET_TYPES, Ticket, TicketEvent, utcnow
 from tickets.privacy import mask_phone, mask_text, phone_tail
@@ -122,6 +124,25 @@ def add_note(session: Session, ticket: Ticket, actor: str, note: str, kind: str 
     return event
 
 
+def extend_due(session: Session, ticket: Ticket, actor: str, note: str) -> TicketEvent:
+    """Extend an open ticket's due date once by the configured extension (a reason is required)."""
+    rule = workdays.deadline(ticket.type)
+    if ticket.status not in transitions.OPEN_STATUSES:
+        raise transitions.TransitionError(f"a {ticket.status} ticket cannot be extended")
+    if not rule.extension_working_days:
+        raise transitions.TransitionError(f"{ticket.type} tickets have no extension in deadlines.yml")
+    if any(e.kind == "extension" for e in ticket.events):
+        raise transitions.TransitionError("the due date was already extended once")
+    if not (note or "").strip():
+        raise transitions.TransitionError("a note (the reason for the extension) is required")
+    due = workdays.add_working_days(ticket.due_date, rule.extension_working_days)
+    event = add_note(session, ticket, actor, f"{note.strip()}（期限由 {ticket.due_date} 延长至 {due.date}）",
+                     kind="extension")
+    ticket.due_date, ticket.due_date_exact = due.date, ticket.due_date_exact and due.exact
+    session.flush()
+    return event
+
+
 def is_overdue(ticket: Ticket, today: date | None = None) -> bool:
     return (ticket.status in transitions.OPEN_STATUSES and ticket.due_date is not None
             and ticket.due_date < (today or china_today()))
@@ -159,13 +180,13 @@ def history(ticket: Ticket, public: bool) -> list[dict]:
     """Status history; the public view shows status changes only, with the reason for the final ones."""
     rows = []
     for event in ticket.events:
-        if public and event.kind != "status":
+        if public and event.kind not in ("status", "extension"):
             continue
         row = {"at": _iso(event.at), "kind": event.kind, "from": event.from_status, "to": event.to_status,
-               "label": transitions.LABELS.get(event.to_status or "", "")}
+               "label": "延期" if event.kind == "extension" else transitions.LABELS.get(event.to_status or "", "")}
         if not public:
             row.update(note=event.note, actor=event.actor)
-        elif event.to_status in ("rejected", "answered", "closed") and event.note:
+        elif (event.to_status in ("rejected", "answered", "closed") or event.kind == "extension") and event.note:
             row["note"] = event.note
         rows.append(row)
     return rows
@@ -237,12 +258,6 @@ def submit(db_url: str | None, ticket_type: str, channel: str, idempotency_key: 
     On SQLite a writer whose snapshot is stale gets "database is locked" rather than waiting; the retry then
     sees the committed ticket with the same idempotency key and returns it.
     """
-    import time
-
-    from sqlalchemy.exc import OperationalError
-
-    from catalog_index.db import session_scope
-
     for attempt in range(attempts):
         try:
             with session_scope(db_url) as session:

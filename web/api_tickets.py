@@ -200,6 +200,25 @@ async def post_note(request: web.Request) -> web.Response:
     return web.json_response(await _in_session(request, work), status=201, dumps=_dumps)
 
 
+async def post_extension(request: web.Request) -> web.Response:
+    member = await _staff(request, "agent")
+    body = await _json_body(request)
+    note = body.get("note")
+    if not isinstance(note, str) or not note.strip():
+        raise _error(400, "'note' (the reason for the extension) is required")
+    number = request.match_info["number"]
+
+    def work(session: Session) -> dict:
+        ticket = _ticket_or_404(session, number)
+        try:
+            service.extend_due(session, ticket, member.name, note)
+        except transitions.TransitionError as exc:
+            raise _error(409, str(exc)) from None
+        return service.staff_view(ticket)
+
+    return web.json_response(await _in_session(request, work), dumps=_dumps)
+
+
 def _api_fields(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Validate a ticket created through the API (same rules as the conversation)."""
     ticket_type = body.get("type")
@@ -310,4 +329,5 @@ def setup_routes(app: web.Application) -> None:
     router.add_get("/api/tickets/{number}", get_ticket)
     router.add_post("/api/tickets/{number}/transitions", post_transition)
     router.add_post("/api/tickets/{number}/notes", post_note)
+    router.add_post("/api/tickets/{number}/extension", post_extension)
     router.add_get("/api/reports/demand", demand_report)

@@ -95,12 +95,18 @@ def test_transitions_notes_and_staff_identity(db_url):
         assert resp.status == 400 and "JSON" in (await resp.json())["error"]
         resp = await client.post(f"/api/tickets/{number}/notes", json={"note": "已电话联系申请人"}, headers=bearer(agent))
         assert resp.status == 201
+        before = (await resp.json())["due_date"]
+        resp = await client.post(f"/api/tickets/{number}/extension", json={"note": "需协调两个部门"}, headers=bearer(agent))
+        after = (await resp.json())["due_date"]
+        assert resp.status == 200 and after > before
+        again = await client.post(f"/api/tickets/{number}/extension", json={"note": "再延"}, headers=bearer(agent))
+        assert again.status == 409 and "already" in (await again.json())["error"]
         resp = await client.post(url, json={"to": "closed", "note": "数据已发布", "resolution": "released"},
                                  headers=bearer(agent))
         body = await resp.json()
         assert resp.status == 200 and body["status"] == "closed" and body["resolution"] == "released"
         history = body["history"]
-        assert [h["kind"] for h in history] == ["status", "status", "note", "status"]
+        assert [h["kind"] for h in history] == ["status", "status", "note", "extension", "status"]
         assert history[1]["actor"] == "王科员" and history[-1]["note"] == "数据已发布"
         assert body["phone"] == "138****5678"
         resp = await client.post(url, json={"to": "accepted"}, headers=bearer(agent))

@@ -93,7 +93,7 @@ def test_not_opened_dataset_is_explained(desk):
 def test_invalid_phone_is_reasked_and_a_human_offered_after_three(desk):
     user = sender()
     talk(desk, user, "我要申请数据", "全市公共充电桩的位置", "开发充电导航小程序", "企业", "贵州云数科技有限公司")
-    first = talk(desk, user, "12345")
+    first = talk(desk, user, "139123")
     assert "号码好像不对" in first and "联系电话" in first
     talk(desk, user, "不知道")
     third = talk(desk, user, "138123")
