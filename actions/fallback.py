@@ -9,6 +9,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
 
+CLARIFY = "抱歉，我没有完全理解您的意思。您可以换个说法，或者试试下面这些："
+SUGGESTIONS = [
+    {"title": "查找开放数据", "payload": "/search_dataset"},
+    {"title": "《办法》是什么", "payload": "贵阳市政府数据共享开放实施办法是什么"},
+    {"title": "转人工", "payload": "/human_handoff"},
+]
+
 
 def previous_turn_was_fallback(tracker: Tracker) -> bool:
     """Whether the user message before the latest one also fell back."""
@@ -30,5 +37,5 @@ class ActionFallback(Action):
             dispatcher.utter_message(text="抱歉，我还是没能理解您的问题。")
             dispatcher.utter_message(response="utter_offer_human")
         else:
-            dispatcher.utter_message(response="utter_default")
+            dispatcher.utter_message(text=CLARIFY, buttons=SUGGESTIONS)
         return []

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 import settings
 from catalog_index.db import engine
+from web import api_datasets, api_tickets
 
 STATIC = Path(__file__).resolve().parent / "static"
 CHECK_TIMEOUT = aiohttp.ClientTimeout(total=3)
@@ -81,6 +82,8 @@ def create_app(db_url: str | None = None) -> web.Application:
     app = web.Application()
     app["db_url"] = db_url or settings.get().catalog_db_url
     app.router.add_get("/api/health", health)
+    api_datasets.setup_routes(app)
+    api_tickets.setup_routes(app)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)
     return app

@@ -1,0 +1,61 @@
+"""Dataset search in the conversation, end to end through the REST channel."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+
+@pytest.fixture()
+def user() -> str:
+    return f"search-{uuid.uuid4().hex[:8]}"
+
+
+def buttons(messages: list[dict]) -> list[dict]:
+    return [b for m in messages for b in m.get("buttons", [])]
+
+
+def numbered_titles(messages: list[dict]) -> list[str]:
+    return [m["text"] for m in messages if re.match(r"^\d+\. ", m.get("text", ""))]
+
+
+def test_search_shows_results_with_buttons(desk, user):
+    messages = desk.say(user, "我想找公交站点的数据")
+    rows = numbered_titles(messages)
+    assert 1 <= len(rows) <= 5
+    assert "公交" in rows[0] and "API：" in rows[0]
+    titles = [b["title"] for b in buttons(messages)]
+    assert "详情" in titles and "申请此数据" in titles
+    assert any(b["payload"].startswith('/request_data{"dataset_id"') for b in buttons(messages))
+
+
+def test_follow_ups_refine_page_and_open_details(desk, user):
+    first = desk.say(user, "学校名单")
+    assert numbered_titles(first)
+    refined = desk.texts(desk.say(user, "只要花溪区的"))
+    assert "花溪区" in refined
+    page_two = desk.say(user, "下一页")
+    assert numbered_titles(page_two) or "最后一页" in desk.texts(page_two)
+    detail = desk.texts(desk.say(user, "第一个的详情"))
+    assert "提供部门" in detail and "开放属性" in detail
+
+
+def test_staff_attribute_question(desk, user):
+    reply = desk.texts(desk.say(user, "公交站点信息的共享属性是什么"))
+    assert "共享属性：" in reply and "开放属性：" in reply
+    assert "省政府数据共享开放条例" in reply
+
+
+def test_no_results_offers_a_data_request(desk, user):
+    messages = desk.say(user, "有没有火星基地的数据")
+    assert "没有找到" in desk.texts(messages)
+    assert any(b["payload"].startswith("/request_data") and "火星" in b["payload"] for b in buttons(messages))
+
+
+def test_search_survives_a_restart(desk, user):
+    assert numbered_titles(desk.say(user, "医院"))
+    desk.restart("rasa", "actions")
+    page_two = desk.texts(desk.say(user, "下一页"))
+    assert "第 2/" in page_two
