@@ -137,8 +137,7 @@ class TicketFormValidation(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict]:
         events = await super().run(dispatcher, tracker, domain)
-        activating = (tracker.active_loop or {}).get("name") != self.form_name()
-        if activating and self.form_name() != "ticket_lookup_form" and not tracker.get_slot("submission_key"):
+        if (tracker.active_loop or {}).get("name") != self.form_name():  # activation: a new submission
             events.append(SlotSet("submission_key", uuid.uuid4().hex))
         return events
 
