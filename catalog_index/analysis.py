@@ -19,6 +19,7 @@ question words: 我想, 有没有, 哪里 …) and the generated `domain_dict.tx
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import unicodedata
@@ -167,6 +168,30 @@ class Analyzer:
                 if len(piece) < len(word) and piece not in found and self.is_word(piece):
                     found.append(piece)
         return found
+
+    def split(self, word: str) -> list[str]:
+        """The most probable segmentation of `word` into smaller dictionary words (jieba's unigram model,
+        without `word` itself), keeping pieces of two or more characters: 地铁站 → [地铁], 三甲医院 → [三甲, 医院]."""
+        if not is_cjk(word) or len(word) < 3:
+            return []
+        total = math.log(self.tokenizer.total)
+        best: list[tuple[float, int]] = [(0.0, 0)] * (len(word) + 1)  # (log probability, start of last piece)
+        for end in range(1, len(word) + 1):
+            candidates = []
+            for start in range(end):
+                piece = word[start:end]
+                if piece == word:
+                    continue
+                freq = self._freq.get(piece, 0)
+                if freq > 0 or end - start == 1:
+                    candidates.append((best[start][0] + math.log(freq or 1) - total, start))
+            best[end] = max(candidates)
+        pieces, end = [], len(word)
+        while end > 0:
+            start = best[end][1]
+            pieces.append(word[start:end])
+            end = start
+        return [p for p in reversed(pieces) if len(p) >= 2]
 
     def index_tokens(self, text: str) -> list[str]:
         """Search-mode tokens: each precise word followed by its dictionary sub-words."""

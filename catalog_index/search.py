@@ -38,6 +38,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import combinations
 from typing import Any
 
 from sqlalchemy import text
@@ -51,6 +52,7 @@ from catalog_index.store import dataset_record
 MAX_ROWS = 100
 MAX_QUERY_LEN = 200
 MAX_GROUPS = 6
+MAX_SUBSETS = 24  # subsets of query groups tried, most informative first, when not all groups match
 COVERAGE_MIN = 0.6
 SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropped first when relaxing
 COLUMN_WEIGHTS = (10.0, 6.0, 3.0, 2.0, 1.0, 1.0)  # title, keywords, department, description, fields, fuzzy
@@ -228,21 +230,21 @@ def _groups(session: Session, analyzer: Analyzer, words: list[str], total_docs: 
         best_df = df(word)
         if best_df:
             alternatives.append(_quote(word))
+        pieces = analyzer.split(word)
+        if pieces and all(df(p) for p in pieces):
+            alternatives.append(_all_of(pieces))
+            best_df = best_df or min(df(p) for p in pieces)
+            highlight += pieces
         subs = analyzer.sub_words(word)
-        if subs and all(df(s) for s in subs):
-            alternatives.append(_all_of(subs))
-            best_df = best_df or min(df(s) for s in subs)
-            highlight += subs
-        for target in analyzer.synonyms.get(word, []):
-            parts = [w for w in analyzer.cut(target) if w not in analyzer.stop]
-            if parts and all(df(p) for p in parts):
-                alternatives.append(_all_of(parts))
-                highlight += parts
-        key = pinyin_key(word) if len(word) >= 2 else ""
-        fuzzy = None
-        if not best_df and key and df(key):
-            fuzzy = f"fuzzy : {_quote(key)}"
-        weight = idf(best_df or (df(key) if fuzzy else 0)) * (SINGLE_CHAR_WEIGHT if len(word) == 1 else 1.0)
+        for source in [word, *subs]:  # synonyms of the word, and of the words inside it (锻炼身体 → 锻炼 → 健身)
+            for target in analyzer.synonyms.get(source, []):
+                parts = [w for w in analyzer.cut(target) if w not in analyzer.stop]
+                if parts and all(df(p) for p in parts):
+                    alternatives.append(_all_of(parts))
+                    highlight += parts
+                    best_df = best_df or min(df(p) for p in parts)
+        fuzzy, fuzzy_df = _fuzzy(word, df) if not alternatives else (None, 0)
+        weight = idf(best_df or fuzzy_df) * (SINGLE_CHAR_WEIGHT if len(word) == 1 else 1.0)
         expr = ""
         if alternatives:
             inner = alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
@@ -251,6 +253,21 @@ def _groups(session: Session, analyzer: Analyzer, words: list[str], total_docs: 
             expr = f"({expr} OR {fuzzy})" if expr else fuzzy
         groups.append(Group(word, [expr] if expr else [], weight, highlight))
     return groups
+
+
+def _fuzzy(word: str, df) -> tuple[str | None, int]:  # noqa: ANN001
+    """FTS5 expression over the `fuzzy` (pinyin) column for an unknown word, and its document frequency:
+    the word's pinyin, else the pinyin of its two-character windows (献雪点 → xianxue, from 献血)."""
+    if not is_cjk(word) or len(word) < 2:
+        return None, 0
+    key = pinyin_key(word)
+    if df(key):
+        return f"fuzzy : {_quote(key)}", df(key)
+    windows = [pinyin_key(word[i:i + 2]) for i in range(len(word) - 1)]
+    known = [k for k in windows if df(k)]
+    if not known:
+        return None, 0
+    return f"fuzzy : ({' OR '.join(_quote(k) for k in known)})", min(df(k) for k in known)
 
 
 def _merge_typos(analyzer: Analyzer, words: list[str], df) -> list[str]:  # noqa: ANN001
@@ -298,6 +315,14 @@ def _filter_sql(filters: dict[str, Any], params: dict[str, Any]) -> str:
 _COLUMNS = "d.id, d.department_code, d.district, d.category, d.open_type, d.share_type, d.has_api, d.formats, d.updated"
 
 
+def _exists(session: Session, expr: str, filters: dict[str, Any]) -> bool:
+    params: dict[str, Any] = {"expr": expr}
+    where = _filter_sql(filters, params)
+    join = " JOIN search_docs s ON s.rowid = dataset_fts.rowid JOIN datasets d ON d.id = s.dataset_id" if where else ""
+    sql = f"SELECT 1 FROM dataset_fts{join} WHERE dataset_fts MATCH :expr{where} LIMIT 1"
+    return session.execute(text(sql), params).first() is not None
+
+
 def _fetch_matches(session: Session, expr: str | None, filters: dict[str, Any]) -> list:
     """Light rows of every dataset matching `expr` (None: all datasets) and the filters."""
     params: dict[str, Any] = {}
@@ -314,14 +339,18 @@ def _fetch_matches(session: Session, expr: str | None, filters: dict[str, Any]) 
 
 
 def _match(session: Session, groups: list[Group], filters: dict[str, Any]) -> tuple[list, float]:
-    """(matching rows, share of the query's information covered); relaxes the AND when nothing matches."""
+    """(matching rows, share of the query's information covered).  All groups must match; when no dataset
+    has them all, the subset of groups with the most information that some dataset matches is used."""
     total = sum(g.weight for g in groups) or 1.0
     usable = sorted((g for g in groups if g.alternatives), key=lambda g: -g.weight)[:MAX_GROUPS]
-    for drop in range(len(usable)):
-        kept = usable[: len(usable) - drop]
-        rows = _fetch_matches(session, " AND ".join(g.alternatives[0] for g in kept), filters)
-        if rows:
-            return rows, sum(g.weight for g in kept) / total
+    subsets = sorted((combo for n in range(len(usable), 0, -1) for combo in combinations(usable, n)),
+                     key=lambda combo: (-sum(g.weight for g in combo), -len(combo)))
+    for combo in subsets[:MAX_SUBSETS]:
+        expr = " AND ".join(g.alternatives[0] for g in combo)
+        if len(combo) == len(usable) or _exists(session, expr, filters):
+            rows = _fetch_matches(session, expr, filters)
+            if rows:
+                return rows, sum(g.weight for g in combo) / total
     return [], 0.0
 
 

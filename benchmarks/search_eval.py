@@ -1,0 +1,162 @@
+"""Search quality: nDCG@10, MRR and recall@10 of the catalogue search against two baselines.
+
+    python -m benchmarks.search_eval [--queries benchmarks/search_queries.yml] [--db URL] [--show-worst N]
+
+Systems, all run in this process on the same catalogue (by default the sample, loaded into a temporary
+SQLite database):
+  search     catalog_index.search (domain dictionary, synonyms, field weights, text filters, low confidence)
+  like       SQL `title LIKE '%q%'` on the raw query
+  bm25       plain BM25 (rank-bm25 BM25Okapi) over jieba tokens of all text fields, with jieba's default
+             dictionary: no domain dictionary, synonyms, normalisation or field weights
+
+Gains are 2^grade - 1.  Queries for data that does not exist score 1 on every metric when the system returns
+nothing (or, for `search`, flags its results low-confidence), else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import jieba
+import yaml
+from rank_bm25 import BM25Okapi
+from sqlalchemy import select, text
+
+import settings
+from catalog_index.db import migrate, session_scope
+from catalog_index.ingest import load_files
+from catalog_index.models import Dataset, Department
+from catalog_index.search import search
+
+QUERIES = Path(__file__).resolve().parent / "search_queries.yml"
+SAMPLE = [settings.ROOT / "data" / "catalog" / "departments.jsonl",
+          settings.ROOT / "data" / "catalog" / "guiyang_catalog.jsonl"]
+K = 10
+SYSTEMS = ("search", "like", "bm25")
+
+
+def load_judgements(path: Path, titles: dict[str, str]) -> list[dict]:
+    """Queries with `grades` {dataset id: grade}, resolving the title patterns of the query file."""
+    queries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for query in queries:
+        grades: dict[str, int] = {}
+        for pattern, grade in (query.get("rel") or {}).items():
+            exact = pattern.startswith("=")
+            matched = [i for i, t in titles.items() if (t == pattern[1:] if exact else pattern in t)]
+            if not matched:
+                raise SystemExit(f"{path}: query {query['q']!r}: pattern {pattern!r} matches no title")
+            for dataset_id in matched:
+                grades[dataset_id] = max(grades.get(dataset_id, 0), int(grade))
+        query["grades"] = {k: v for k, v in grades.items() if v > 0}
+    return queries
+
+
+def metrics(ranked: list[str], grades: dict[str, int], abstained: bool) -> tuple[float, float, float]:
+    if not grades:  # nothing relevant exists
+        score = 1.0 if abstained or not ranked else 0.0
+        return score, score, score
+    top = ranked[:K]
+    dcg = sum((2 ** grades.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(top))
+    ideal = sorted(grades.values(), reverse=True)[:K]
+    idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    rr = next((1.0 / (i + 1) for i, d in enumerate(top) if grades.get(d, 0) > 0), 0.0)
+    recall = sum(1 for d in top if grades.get(d, 0) > 0) / min(K, len(grades))
+    return dcg / idcg, rr, recall
+
+
+class LikeBaseline:
+    def __init__(self, session) -> None:  # noqa: ANN001
+        self.session = session
+
+    def __call__(self, q: str) -> tuple[list[str], bool]:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.session.execute(text("SELECT id FROM datasets WHERE title LIKE :p ESCAPE '\\' ORDER BY id "
+                                         "LIMIT :k"), {"p": pattern, "k": K}).scalars().all()
+        return list(rows), False
+
+
+class BM25Baseline:
+    def __init__(self, session) -> None:  # noqa: ANN001
+        self.tokenizer = jieba.Tokenizer()  # jieba's default dictionary only
+        names = {d.code: d.name for d in session.scalars(select(Department))}
+        self.ids, corpus = [], []
+        for d in session.scalars(select(Dataset).order_by(Dataset.id)):
+            doc = " ".join([d.title, d.description, " ".join(d.keywords), " ".join(d.fields),
+                            names[d.department_code]])
+            self.ids.append(d.id)
+            corpus.append(self._tokens(doc))
+        self.bm25 = BM25Okapi(corpus)
+
+    def _tokens(self, value: str) -> list[str]:
+        return [t for t in self.tokenizer.lcut(value.lower()) if t.strip()]
+
+    def __call__(self, q: str) -> tuple[list[str], bool]:
+        scores = self.bm25.get_scores(self._tokens(q))
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])[:K]
+        return [self.ids[i] for i in order if scores[i] > 0], False
+
+
+def evaluate(url: str, queries_path: Path, show_worst: int) -> dict:
+    with session_scope(url) as session:
+        titles = dict(session.execute(select(Dataset.id, Dataset.title)).all())
+        queries = load_judgements(queries_path, titles)
+
+        def ours(q: str) -> tuple[list[str], bool]:
+            result = search(session, q, rows=K)
+            return [r["id"] for r in result.results], result.low_confidence
+
+        systems = {"search": ours, "like": LikeBaseline(session), "bm25": BM25Baseline(session)}
+        per_query: dict[str, list[tuple[dict, tuple[float, float, float]]]] = defaultdict(list)
+        for query in queries:
+            for name, system in systems.items():
+                ranked, abstained = system(query["q"])
+                per_query[name].append((query, metrics(ranked, query["grades"], abstained)))
+    report = {}
+    kinds = ["all", *dict.fromkeys(q["kind"] for q in queries)]
+    for kind in kinds:
+        row = {}
+        for name in SYSTEMS:
+            scores = [m for q, m in per_query[name] if kind == "all" or q["kind"] == kind]
+            row[name] = tuple(sum(s[i] for s in scores) / len(scores) for i in range(3))
+        report[kind] = (sum(1 for q in queries if kind == "all" or q["kind"] == kind), row)
+    print_table(report)
+    if show_worst:
+        print(f"\nworst {show_worst} queries for `search` (nDCG@10):")
+        for query, m in sorted(per_query["search"], key=lambda qm: qm[1][0])[:show_worst]:
+            print(f"  {m[0]:.3f}  [{query['kind']}] {query['q']}")
+    return report
+
+
+def print_table(report: dict) -> None:
+    header = f"{'kind':<13}{'n':>4}  " + "  ".join(f"{name + ' nDCG/MRR/R@10':<27}" for name in SYSTEMS)
+    print(header)
+    print("-" * len(header))
+    for kind, (n, row) in report.items():
+        cells = "  ".join(f"{row[s][0]:.3f} / {row[s][1]:.3f} / {row[s][2]:.3f}     " for s in SYSTEMS)
+        print(f"{kind:<13}{n:>4}  {cells}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--queries", type=Path, default=QUERIES)
+    parser.add_argument("--db", help="evaluate on this database instead of a fresh copy of the sample")
+    parser.add_argument("--show-worst", type=int, default=0, metavar="N")
+    args = parser.parse_args()
+    if args.db:
+        evaluate(args.db, args.queries, args.show_worst)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'eval.db'}"
+        migrate(url)
+        report = load_files(SAMPLE, url, progress=False)
+        if report.errors:
+            raise SystemExit("\n".join(report.errors))
+        evaluate(url, args.queries, args.show_worst)
+
+
+if __name__ == "__main__":
+    main()
