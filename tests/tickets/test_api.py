@@ -210,3 +210,18 @@ def test_staff_api_token_seeds_a_dev_token(db_url):
     with session_scope(db_url) as session:
         names = [t.name for t in staff.list_tokens(session)]
     assert names.count(staff.SEED_NAME) == 1
+
+
+def test_wired_into_the_web_service(db_url):
+    """The real web application serves the ticket API and the staff page."""
+    from web.app import create_app
+
+    async def main() -> None:
+        async with TestClient(TestServer(create_app(db_url))) as client:
+            page = await client.get("/static/staff/index.html")
+            assert page.status == 200 and "工单工作台" in await page.text()
+            assert (await client.get("/api/tickets")).status == 401
+            resp = await client.get("/api/tickets/SQ20200101-ZZZZZZ/status", params={"phone_tail": "1234"})
+            assert resp.status == 404
+
+    asyncio.run(main())
