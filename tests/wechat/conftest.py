@@ -54,21 +54,24 @@ class ChannelServer:
         return [t for t in turns if sender is None or t["sender_id"] == sender]
 
 
-def _start_server(workdir: Path, name: str, env: dict) -> ChannelServer:
+def _spawn(workdir: Path, name: str, env: dict) -> ChannelServer:
     port = free_port()
     log = workdir / f"{name}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "tests.wechat.bot_app", str(port)], env=env,
                                 cwd=settings.ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    server = ChannelServer(f"http://127.0.0.1:{port}", log, proc)
+    return ChannelServer(f"http://127.0.0.1:{port}", log, proc)
+
+
+def _wait_ready(server: ChannelServer) -> ChannelServer:
     deadline = time.monotonic() + 90
     while True:
         try:
             requests.get(f"{server.url}/webhooks/wechat/", timeout=2)
             return server
         except requests.ConnectionError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"channel server {name} did not start:\n{log.read_text()[-3000:]}") from None
+            if server.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"channel server did not start:\n{server.log.read_text()[-3000:]}") from None
             time.sleep(0.2)
 
 
@@ -88,9 +91,10 @@ def start_server(tmp_path_factory, channel_env):
     workdir = tmp_path_factory.mktemp("wechat_servers")
     started: list[ChannelServer] = []
 
-    def start(name: str) -> ChannelServer:
-        started.append(_start_server(workdir, name, channel_env))
-        return started[-1]
+    def start(*names: str) -> list[ChannelServer]:
+        spawned = [_spawn(workdir, name, channel_env) for name in names]  # start together, then wait
+        started.extend(spawned)
+        return [_wait_ready(server) for server in spawned]
 
     yield start
     for server in started:
@@ -102,7 +106,7 @@ def start_server(tmp_path_factory, channel_env):
 @pytest.fixture(scope="session")
 def servers(start_server) -> list[ChannelServer]:
     """Two processes serving the channel over one DB."""
-    return [start_server("channel1"), start_server("channel2")]
+    return start_server("channel1", "channel2")
 
 
 @pytest.fixture(scope="session")

@@ -199,7 +199,7 @@ def test_openids_never_reach_the_logs(servers, fake, wechat_db):
 
 
 def test_a_stopping_server_still_delivers_the_turns_it_started(start_server, fake):
-    stopping, openid = start_server("stopping"), new_openid()
+    [stopping], openid = start_server("stopping"), new_openid()
     assert fake.push(stopping.webhook, fake.text(openid, f"slow {BUDGET * 2} 停机前")).body == "success"
     stopping.proc.terminate()
     assert fake.wait_sent(openid) == ["慢回答：停机前"]
