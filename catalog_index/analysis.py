@@ -138,6 +138,8 @@ class Analyzer:
         # Catalogue text repeats a lot (keywords, 信息项, district editions): cache per text run.
         self._cut_run = lru_cache(maxsize=200_000)(self._cut_run_uncached)
         self.sub_words = lru_cache(maxsize=200_000)(self._sub_words_uncached)
+        self._value_tokens = lru_cache(maxsize=500_000)(lambda value: tuple(self.index_tokens(value)))
+        self._value_keys = lru_cache(maxsize=500_000)(self._fuzzy_keys)
 
     def _cut_run_uncached(self, run: str) -> tuple[str, ...]:
         return tuple(w for w in self.tokenizer.cut(run, HMM=True) if w.strip())
@@ -205,18 +207,23 @@ class Analyzer:
         """Space-joined search-mode tokens of a string or of each string in a list."""
         if isinstance(values, str):
             values = [values]
-        return " ".join(t for v in values for t in self.index_tokens(v))
+        return " ".join(t for v in values for t in self._value_tokens(v))
 
     def fuzzy_text(self, values: Iterable[str]) -> str:
         """Pinyin keys of the Chinese words (length ≥ 2) in `values`, for typo/homophone recall."""
-        keys: list[str] = []
+        keys: dict[str, None] = {}
         for value in values:
-            for word in self.cut(value):
-                for w in [word, *self.sub_words(word)]:
-                    key = pinyin_key(w) if len(w) >= 2 else ""
-                    if key and key not in keys:
-                        keys.append(key)
+            keys.update(dict.fromkeys(self._value_keys(value)))
         return " ".join(keys)
+
+    def _fuzzy_keys(self, value: str) -> tuple[str, ...]:
+        keys: dict[str, None] = {}
+        for word in self.cut(value):
+            for w in [word, *self.sub_words(word)]:
+                key = pinyin_key(w) if len(w) >= 2 else ""
+                if key:
+                    keys[key] = None
+        return tuple(keys)
 
 
 _cache: dict[tuple, Analyzer] = {}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,17 +30,38 @@ def aliases(name: str, short_names: list[str]) -> set[str]:
     return {n for n in names if len(n) >= 2}
 
 
-def alias_table(session: Session) -> dict[str, Department]:
-    """alias → Department, for every department; an alias claimed by two departments is dropped."""
-    table: dict[str, Department] = {}
-    clashes: set[str] = set()
-    for dep in session.scalars(select(Department)):
-        for alias in aliases(dep.name, dep.short_names) | {normalize(dep.code)}:
-            if alias in table and table[alias].code != dep.code:
+@dataclass(frozen=True)
+class DepartmentRef:
+    """A department as seen by the search (plain data, safe to cache across sessions)."""
+
+    code: str
+    name: str
+
+
+_alias_cache: dict[tuple, dict[str, DepartmentRef]] = {}
+
+
+def alias_table(session: Session) -> dict[str, DepartmentRef]:
+    """alias → department, for every department; an alias claimed by two departments is dropped.
+    Rebuilt only when the departments table changes."""
+    rows = session.connection().exec_driver_sql("SELECT code, name, short_names FROM departments ORDER BY code")
+    key = tuple((code, name, tuple(json.loads(short) if isinstance(short, str) else short or []))
+                for code, name, short in rows)
+    table = _alias_cache.get(key)
+    if table is not None:
+        return table
+    table, clashes = {}, set()
+    for code, name, short in key:
+        ref = DepartmentRef(code, name)
+        for alias in aliases(name, list(short)) | {normalize(code)}:
+            if alias in table and table[alias].code != code:
                 clashes.add(alias)
-            table[alias] = dep
+            table[alias] = ref
     for alias in clashes:
         del table[alias]
+    if len(_alias_cache) > 8:
+        _alias_cache.clear()
+    _alias_cache[key] = table
     return table
 
 
@@ -47,7 +71,10 @@ def resolve(session: Session, text: str) -> Department | None:
     if not key:
         return None
     dep = session.get(Department, text.strip())
-    return dep or alias_table(session).get(key)
+    if dep is None:
+        ref = alias_table(session).get(key)
+        dep = session.get(Department, ref.code) if ref else None
+    return dep
 
 
 def list_departments(session: Session) -> list[dict]:

@@ -34,6 +34,7 @@ Everything above the two SQL functions `_document_frequency()` and `_fetch_match
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -41,7 +42,6 @@ from datetime import date
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from catalog_index.analysis import Analyzer, get_analyzer, is_cjk, normalize, pinyin_key
@@ -164,7 +164,7 @@ def _positive_int(name: str, value: Any) -> int:
 # ---------------------------------------------------------------- query understanding
 
 
-def understand(session: Session, q: str) -> tuple[str, dict[str, Any]]:
+def understand(session: Session, q: str, departments: dict | None = None) -> tuple[str, dict[str, Any]]:
     """(the query text without the filters written in it, those filters), e.g.
     "花溪区的学校名单" → (" 的学校名单", {"district": "花溪区"})."""
     rest = normalize(q)
@@ -187,7 +187,8 @@ def understand(session: Session, q: str) -> tuple[str, dict[str, Any]]:
         if match in FORMAT_ALIASES and "format" not in found:
             rest = re.sub(rf"(?<![a-z0-9]){re.escape(match)}(?![a-z0-9])", " ", rest)
             found["format"] = FORMAT_ALIASES[match]
-    for alias, dep in sorted(alias_table(session).items(), key=lambda kv: -len(kv[0])):
+    departments = alias_table(session) if departments is None else departments
+    for alias, dep in sorted(departments.items(), key=lambda kv: -len(kv[0])):
         if _ASCII_WORD.fullmatch(alias):
             continue  # department codes are for the parameter, not for free text
         if "department" not in found and take(alias):
@@ -198,8 +199,14 @@ def understand(session: Session, q: str) -> tuple[str, dict[str, Any]]:
     return rest, found
 
 
+def _sql(session: Session, sql: str, params: dict[str, Any] | None = None) -> list:
+    """Rows of a driver-level query in the session's transaction (hot path: skips SQLAlchemy compilation)."""
+    return session.connection().exec_driver_sql(sql, params or {}).all()
+
+
 def _document_frequency(session: Session, term: str) -> int:
-    return session.execute(text("SELECT doc FROM dataset_fts_vocab WHERE term = :t"), {"t": term}).scalar() or 0
+    rows = _sql(session, "SELECT doc FROM dataset_fts_vocab WHERE term = :t", {"t": term})
+    return rows[0][0] if rows else 0
 
 
 def _quote(term: str) -> str:
@@ -312,15 +319,19 @@ def _filter_sql(filters: dict[str, Any], params: dict[str, Any]) -> str:
     return "".join(f" AND {c}" for c in clauses)
 
 
+# CROSS JOIN fixes SQLite's join order: the full-text match drives, the filters are checked per match (left to
+# itself the planner may scan a filter's index and probe FTS5 once per dataset, which is orders slower).
+_JOIN = ("CROSS JOIN search_docs s ON s.rowid = dataset_fts.rowid "
+         "CROSS JOIN datasets d ON d.id = s.dataset_id")
 _COLUMNS = "d.id, d.department_code, d.district, d.category, d.open_type, d.share_type, d.has_api, d.formats, d.updated"
 
 
 def _exists(session: Session, expr: str, filters: dict[str, Any]) -> bool:
     params: dict[str, Any] = {"expr": expr}
     where = _filter_sql(filters, params)
-    join = " JOIN search_docs s ON s.rowid = dataset_fts.rowid JOIN datasets d ON d.id = s.dataset_id" if where else ""
+    join = f" {_JOIN}" if where else ""
     sql = f"SELECT 1 FROM dataset_fts{join} WHERE dataset_fts MATCH :expr{where} LIMIT 1"
-    return session.execute(text(sql), params).first() is not None
+    return bool(_sql(session, sql, params))
 
 
 def _fetch_matches(session: Session, expr: str | None, filters: dict[str, Any]) -> list:
@@ -331,11 +342,10 @@ def _fetch_matches(session: Session, expr: str | None, filters: dict[str, Any]) 
         sql = f"SELECT {_COLUMNS}, 0.0 AS rank, lower(d.title) AS title_norm FROM datasets d WHERE 1=1{where}"
     else:
         weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
-        sql = (f"SELECT {_COLUMNS}, bm25(dataset_fts, {weights}) AS rank, s.title_norm FROM dataset_fts "
-               f"JOIN search_docs s ON s.rowid = dataset_fts.rowid JOIN datasets d ON d.id = s.dataset_id "
+        sql = (f"SELECT {_COLUMNS}, bm25(dataset_fts, {weights}) AS rank, s.title_norm FROM dataset_fts {_JOIN} "
                f"WHERE dataset_fts MATCH :expr{where}")
         params["expr"] = expr
-    return session.execute(text(sql), params).all()
+    return _sql(session, sql, params)
 
 
 def _match(session: Session, groups: list[Group], filters: dict[str, Any]) -> tuple[list, float]:
@@ -377,11 +387,7 @@ def _facets(rows: list, names: dict[str, str]) -> dict[str, list[dict]]:
 
 
 def _formats(value: Any) -> list[str]:
-    if isinstance(value, str):
-        import json
-
-        return json.loads(value)
-    return list(value or [])
+    return json.loads(value) if isinstance(value, str) else list(value or [])
 
 
 def _highlight(title: str, terms: list[str]) -> str:
@@ -429,14 +435,15 @@ def search(session: Session, q: str = "", *, department: str | None = None, dist
                                         "format": format, "has_api": has_api, "open_type": open_type,
                                         "share_type": share_type})
     analyzer = get_analyzer()
-    rest, from_text = understand(session, q)
+    departments = alias_table(session)
+    rest, from_text = understand(session, q, departments)
     from_text = {k: v for k, v in from_text.items() if k not in explicit}
     matched, coverage, groups = _run(session, analyzer, rest, {**explicit, **from_text}, bool(from_text))
     applied = from_text
     if not matched and from_text:  # nothing has all the filters read from the text: search without them
         matched, coverage, groups = _run(session, analyzer, rest, explicit, False)
         applied = {}
-    names = {alias_dep.code: alias_dep.name for alias_dep in alias_table(session).values()}
+    names = {ref.code: ref.name for ref in departments.values()}
     phrase = "".join(_words(analyzer, rest))
     full = normalize(q).replace(" ", "")
     terms = [t for g in groups for t in g.highlight]
@@ -471,7 +478,7 @@ def _run(session: Session, analyzer: Analyzer, rest: str, filters: dict[str, Any
     words = _content_words(analyzer, rest, keep_generic=not filters_from_text)
     if not words:
         return _fetch_matches(session, None, filters), 1.0, []
-    total_docs = session.execute(text("SELECT count(*) FROM search_docs")).scalar() or 0
+    total_docs = _sql(session, "SELECT max(rowid) FROM search_docs")[0][0] or 0  # ≈ count, O(1)
     groups = _groups(session, analyzer, words, total_docs)
     rows, coverage = _match(session, groups, filters)
     return rows, coverage, groups
@@ -480,16 +487,19 @@ def _run(session: Session, analyzer: Analyzer, rest: str, filters: dict[str, Any
 def _result_dicts(session: Session, rows: list, names: dict[str, str], terms: list[str]) -> list[dict]:
     if not rows:
         return []
-    by_id = {d.id: d for d in session.query(Dataset).filter(Dataset.id.in_([r.id for r in rows]))}
+    marks = ", ".join(f":i{n}" for n in range(len(rows)))
+    found = _sql(session, f"SELECT id, title, formats FROM datasets WHERE id IN ({marks})",
+                 {f"i{n}": row.id for n, row in enumerate(rows)})
+    titles = {dataset_id: (title, formats) for dataset_id, title, formats in found}
     out = []
     for row in rows:
-        d = by_id[row.id]
+        title, formats = titles[row.id]
         out.append({
-            "id": d.id, "title": d.title, "department": names.get(d.department_code, d.department_code),
-            "category": d.category, "open_type": d.open_type, "share_type": d.share_type,
-            "formats": list(d.formats or []), "has_api": bool(d.has_api), "district": d.district,
-            "updated": _as_date(d.updated), "score": round(-float(row.rank), 4) + 0.0,
-            "highlight": _highlight(d.title, terms),
+            "id": row.id, "title": title, "department": names.get(row.department_code, row.department_code),
+            "category": row.category, "open_type": row.open_type, "share_type": row.share_type,
+            "formats": _formats(formats), "has_api": bool(row.has_api), "district": row.district,
+            "updated": _as_date(row.updated), "score": round(-float(row.rank), 4) + 0.0,
+            "highlight": _highlight(title, terms),
         })
     return out
 

@@ -1,0 +1,185 @@
+"""Search speed: index build time, database size and query latency at 10k / 100k (/ 1M) datasets.
+
+    python -m benchmarks.search_bench [--scales 10000,100000] [--with-1m] [--queries N] [--http-requests N]
+
+For each scale: a synthetic catalogue (benchmarks.search_synth) is loaded into a fresh SQLite database with
+`catalog_index.ingest.load_files` (validation, segmentation, FTS5 indexing: the build time), then the
+development query set (benchmarks/search_queries.yml, plus filtered variants) is run in-process through
+`catalog_index.search.search` and over HTTP against the real web app (web.app.create_app with the catalogue API)
+in its own process on loopback, with 16 concurrent aiohttp clients.  Prints one table; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import yaml
+from sqlalchemy import text
+
+import settings
+from benchmarks.search_synth import DEPARTMENTS, synthesize
+from catalog_index.db import engine, migrate, session_scope
+from catalog_index.ingest import load_files
+from catalog_index.search import search
+
+QUERIES = Path(__file__).resolve().parent / "search_queries.yml"
+CONCURRENCY = 16
+SERVER = """
+import sys
+from aiohttp import web
+from web.app import create_app
+from web.api_datasets import setup_routes
+app = create_app(sys.argv[1])
+if not any(getattr(r.resource, "canonical", "") == "/api/datasets" for r in app.router.routes()):
+    setup_routes(app)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), print=None, access_log=None)
+"""
+
+
+def query_mix() -> list[dict]:
+    """The development queries, plus each fifth one with a filter parameter and a few empty-query listings."""
+    texts = [q["q"] for q in yaml.safe_load(QUERIES.read_text(encoding="utf-8"))]
+    mix = [{"q": q} for q in texts]
+    filters = [{"district": "花溪区"}, {"has_api": "true"}, {"format": "CSV"}, {"open_type": "无条件开放"},
+               {"category": "交通出行"}]
+    mix += [{"q": q, **filters[i % len(filters)]} for i, q in enumerate(texts[::5])]
+    mix += [{"q": "", "department": "市交委"}, {"q": "", "district": "白云区", "has_api": "false"}]
+    return mix
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def db_size(path: Path) -> int:
+    with engine(f"sqlite:///{path}").connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+
+
+def in_process(url: str, mix: list[dict], total: int) -> list[float]:
+    times = []
+    with session_scope(url) as session:
+        for params in mix:  # warm-up: analyzer caches, SQLite page cache
+            search(session, **params)
+        for i in range(total):
+            params = mix[i % len(mix)]
+            start = time.perf_counter()
+            search(session, **params)
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def _http(port: int, mix: list[dict], total: int) -> tuple[list[float], float]:
+    base = f"http://127.0.0.1:{port}/api/datasets"
+    times: list[float] = []
+    counter = iter(range(total))
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as client:
+        for params in mix:  # warm-up
+            async with client.get(base, params=params) as resp:
+                await resp.read()
+
+        async def worker() -> None:
+            for i in counter:
+                start = time.perf_counter()
+                async with client.get(base, params=mix[i % len(mix)]) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        raise RuntimeError(f"HTTP {resp.status} for {mix[i % len(mix)]}")
+                times.append((time.perf_counter() - start) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - started
+    return times, total / elapsed
+
+
+def over_http(url: str, mix: list[dict], total: int) -> tuple[list[float], float]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(settings.ROOT)}
+    server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port)], env=env, cwd=settings.ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"web app did not start: {server.stderr.read().decode()[-2000:]}") from None
+                time.sleep(0.2)
+        return asyncio.run(_http(port, mix, total))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run_scale(n: int, workdir: Path, mix: list[dict], queries: int, requests: int) -> dict:
+    catalogue = synthesize(n, workdir / f"synthetic_{n}.jsonl")
+    db_path = workdir / f"bench_{n}.db"
+    url = f"sqlite:///{db_path}"
+    migrate(url)
+    started = time.perf_counter()
+    report = load_files([DEPARTMENTS, catalogue], url, progress=True)
+    build = time.perf_counter() - started
+    if report.errors:
+        raise SystemExit("\n".join(report.errors[:20]))
+    with session_scope(url) as session:
+        count = session.execute(text("SELECT count(*) FROM datasets")).scalar()
+    local = in_process(url, mix, queries)
+    http, throughput = over_http(url, mix, requests)
+    catalogue.unlink()
+    return {"n": count, "build": build, "size": db_size(db_path), "p50": percentile(local, 50),
+            "p99": percentile(local, 99), "mean": statistics.mean(local), "http_p50": percentile(http, 50),
+            "http_p99": percentile(http, 99), "rps": throughput}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scales", default="10000,100000", help="comma-separated dataset counts")
+    parser.add_argument("--with-1m", action="store_true", help="also run 1,000,000 datasets (long)")
+    parser.add_argument("--queries", type=int, default=1000, help="in-process searches per scale")
+    parser.add_argument("--http-requests", type=int, default=2000, help="HTTP requests per scale")
+    parser.add_argument("--workdir", type=Path, help="keep databases here (default: a temporary directory)")
+    args = parser.parse_args()
+    scales = [int(s) for s in args.scales.split(",") if s] + ([1_000_000] if args.with_1m else [])
+    mix = query_mix()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        for n in scales:
+            print(f"-- {n} datasets", file=sys.stderr, flush=True)
+            rows.append(run_scale(n, workdir, mix, args.queries, args.http_requests))
+    print(f"\nsearch benchmark: {len(mix)} distinct queries; in-process {args.queries} searches; HTTP "
+          f"{args.http_requests} requests with {CONCURRENCY} concurrent clients; {os.cpu_count()} CPU(s)")
+    header = (f"{'datasets':>9} {'build s':>8} {'DB MB':>7} {'inproc p50 ms':>14} {'inproc p99 ms':>14} "
+              f"{'http p50 ms':>12} {'http p99 ms':>12} {'http req/s':>11}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['n']:>9} {r['build']:>8.1f} {r['size'] / 1e6:>7.1f} {r['p50']:>14.2f} {r['p99']:>14.2f} "
+              f"{r['http_p50']:>12.2f} {r['http_p99']:>12.2f} {r['rps']:>11.0f}")
+
+
+if __name__ == "__main__":
+    main()
