@@ -15,7 +15,7 @@ MODEL := models/desk.tar.gz
 CATALOG := data/catalog/departments.jsonl data/catalog/guiyang_catalog.jsonl
 RESULTS := var/results
 
-.PHONY: help setup venv db train run test lint validate pytest test-stories nlu-gate eval-nlu eval-search bench clean lock
+.PHONY: help setup venv web-assets browser db train run test lint validate pytest test-stories nlu-gate eval-nlu eval-search eval-entities bench clean lock
 
 help:
 	@echo "make run          set up, load the catalogue, train if needed, start all services"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench        latency benchmarks (tables)"
 	@echo "make eval-search  search quality (nDCG@10, MRR, recall@10) against two baselines"
 	@echo "make eval-nlu     NLU 5-fold cross-validation and held-out score"
+	@echo "make eval-entities  spaCy EntityRuler vs Rasa lookup tables on the held-out set"
 	@echo "make clean        remove the venv, models and var/"
 
 $(VENV)/.installed: requirements.lock
@@ -34,7 +35,13 @@ $(VENV)/.installed: requirements.lock
 
 venv: $(VENV)/.installed
 
-setup: venv
+web-assets:
+	ops/vendor_web.sh
+
+browser:
+	ops/install_browser.sh
+
+setup: venv web-assets
 
 db: venv
 	$(PY) -m catalog_index migrate
@@ -62,7 +69,7 @@ nlu-gate: train
 	$(RASA) test nlu --model $(MODEL) --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu --min-macro-f1 0.93
 
-test: setup lint validate train pytest test-stories nlu-gate
+test: setup browser lint validate train pytest test-stories nlu-gate
 
 eval-nlu: train
 	$(RASA) test nlu --config config.yml --nlu data/nlu --cross-validation --folds 5 --out $(RESULTS)/nlu-cv
@@ -71,8 +78,15 @@ eval-nlu: train
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu
 
 eval-search: venv
+	$(PY) -m benchmarks.search_eval
 
-bench: venv
+eval-entities: venv
+	$(PY) -m benchmarks.entity_eval
+
+# BENCH_ARGS=--with-1m adds the 1,000,000-dataset scale (long).
+bench: venv train
+	$(PY) -m benchmarks.search_bench $(BENCH_ARGS)
+	$(PY) -m benchmarks.turn_latency
 
 lock: venv
 	$(PY) -m pip freeze --exclude-editable > requirements.lock
