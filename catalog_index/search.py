@@ -28,7 +28,8 @@ setweight(to_tsvector('simple', department || ' ' || description), 'C') || setwe
 fields || ' ' || fuzzy), 'D')` with a GIN index ('simple' keeps our jieba tokens as they are); the group
 expression becomes a `to_tsquery('simple', …)` with `&`/`|`, ranking `ts_rank(tsv, query, '{0.1,0.2,0.6,1.0}')`,
 and document frequencies come from `ts_stat` materialised into a small term table instead of fts5vocab.
-Everything above the two SQL functions `_document_frequency()` and `_fetch_matches()` stays the same.
+Everything but the SQL strings (`_document_frequency`, `Matches.clauses`, `_exists`, `_facets`, `_page`)
+stays the same.
 """
 
 from __future__ import annotations
@@ -237,7 +238,7 @@ def _groups(session: Session, analyzer: Analyzer, words: list[str], total_docs: 
         best_df = df(word)
         if best_df:
             alternatives.append(_quote(word))
-        pieces = analyzer.split(word)
+        pieces = [] if word in analyzer.synonyms else analyzer.split(word)  # a synonym key means its targets
         if pieces and all(df(p) for p in pieces):
             alternatives.append(_all_of(pieces))
             best_df = best_df or min(df(p) for p in pieces)
@@ -246,7 +247,7 @@ def _groups(session: Session, analyzer: Analyzer, words: list[str], total_docs: 
         for source in [word, *subs]:  # synonyms of the word, and of the words inside it (锻炼身体 → 锻炼 → 健身)
             for target in analyzer.synonyms.get(source, []):
                 parts = [w for w in analyzer.cut(target) if w not in analyzer.stop]
-                if parts and all(df(p) for p in parts):
+                if parts and all(df(p) for p in parts) and _all_of(parts) not in alternatives:
                     alternatives.append(_all_of(parts))
                     highlight += parts
                     best_df = best_df or min(df(p) for p in parts)
@@ -323,7 +324,25 @@ def _filter_sql(filters: dict[str, Any], params: dict[str, Any]) -> str:
 # itself the planner may scan a filter's index and probe FTS5 once per dataset, which is orders slower).
 _JOIN = ("CROSS JOIN search_docs s ON s.rowid = dataset_fts.rowid "
          "CROSS JOIN datasets d ON d.id = s.dataset_id")
-_COLUMNS = "d.id, d.department_code, d.district, d.category, d.open_type, d.share_type, d.has_api, d.formats, d.updated"
+_FACET_COLUMNS = "d.department_code, d.district, d.category, d.open_type, d.share_type, d.has_api"
+_BM25 = "bm25(dataset_fts, " + ", ".join(str(w) for w in COLUMN_WEIGHTS) + ")"
+
+
+@dataclass
+class Matches:
+    """A matching set, described by SQL: FROM/WHERE clauses and their parameters (expr None = no text)."""
+
+    expr: str | None
+    filters: dict[str, Any]
+    coverage: float = 1.0
+
+    def clauses(self, extra_join: str = "") -> tuple[str, dict[str, Any]]:
+        params: dict[str, Any] = {}
+        where = _filter_sql(self.filters, params)
+        if self.expr is None:
+            return f"FROM datasets d {extra_join} WHERE 1=1{where}", params
+        params["expr"] = self.expr
+        return f"FROM dataset_fts {_JOIN} {extra_join} WHERE dataset_fts MATCH :expr{where}", params
 
 
 def _exists(session: Session, expr: str, filters: dict[str, Any]) -> bool:
@@ -334,56 +353,54 @@ def _exists(session: Session, expr: str, filters: dict[str, Any]) -> bool:
     return bool(_sql(session, sql, params))
 
 
-def _fetch_matches(session: Session, expr: str | None, filters: dict[str, Any]) -> list:
-    """Light rows of every dataset matching `expr` (None: all datasets) and the filters."""
-    params: dict[str, Any] = {}
-    where = _filter_sql(filters, params)
-    if expr is None:
-        sql = f"SELECT {_COLUMNS}, 0.0 AS rank, lower(d.title) AS title_norm FROM datasets d WHERE 1=1{where}"
-    else:
-        weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
-        sql = (f"SELECT {_COLUMNS}, bm25(dataset_fts, {weights}) AS rank, s.title_norm FROM dataset_fts {_JOIN} "
-               f"WHERE dataset_fts MATCH :expr{where}")
-        params["expr"] = expr
-    return _sql(session, sql, params)
-
-
-def _match(session: Session, groups: list[Group], filters: dict[str, Any]) -> tuple[list, float]:
-    """(matching rows, share of the query's information covered).  All groups must match; when no dataset
-    has them all, the subset of groups with the most information that some dataset matches is used."""
+def _match(session: Session, groups: list[Group], filters: dict[str, Any]) -> Matches | None:
+    """The matching set: all groups must match; when no dataset has them all, the subset of groups with the
+    most information that some dataset matches.  None when nothing matches at all."""
     total = sum(g.weight for g in groups) or 1.0
     usable = sorted((g for g in groups if g.alternatives), key=lambda g: -g.weight)[:MAX_GROUPS]
     subsets = sorted((combo for n in range(len(usable), 0, -1) for combo in combinations(usable, n)),
                      key=lambda combo: (-sum(g.weight for g in combo), -len(combo)))
     for combo in subsets[:MAX_SUBSETS]:
         expr = " AND ".join(g.alternatives[0] for g in combo)
-        if len(combo) == len(usable) or _exists(session, expr, filters):
-            rows = _fetch_matches(session, expr, filters)
-            if rows:
-                return rows, sum(g.weight for g in combo) / total
-    return [], 0.0
+        if _exists(session, expr, filters):
+            return Matches(expr, filters, sum(g.weight for g in combo) / total)
+    return None
 
 
 # ---------------------------------------------------------------- results
 
 
-def _facets(rows: list, names: dict[str, str]) -> dict[str, list[dict]]:
+def _facets(session: Session, matches: Matches | None, names: dict[str, str]) -> tuple[int, dict[str, list[dict]]]:
+    """(number of matches, facet counts), aggregated by SQLite."""
     counts: dict[str, dict[Any, int]] = {f: {} for f in FACETS}
+    total = 0
+    if matches is not None:
+        from_where, params = matches.clauses()
+        sql = f"SELECT {_FACET_COLUMNS}, d.formats, count(*) {from_where} GROUP BY {_FACET_COLUMNS}, d.formats"
+        for code, district, category, open_type, share_type, has_api, formats, n in _sql(session, sql, params):
+            total += n
+            for facet, value in (("department", names.get(code, code)), ("district", district),
+                                 ("category", category), ("open_type", open_type), ("share_type", share_type),
+                                 ("has_api", bool(has_api)), *(("format", f) for f in _formats(formats))):
+                counts[facet][value] = counts[facet].get(value, 0) + n
+    facets = {facet: [{"name": k, "count": v} for k, v in sorted(values.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+              for facet, values in counts.items()}
+    return total, facets
 
-    def bump(facet: str, value: Any) -> None:
-        counts[facet][value] = counts[facet].get(value, 0) + 1
 
-    for row in rows:
-        bump("department", names.get(row.department_code, row.department_code))
-        bump("district", row.district)
-        bump("category", row.category)
-        bump("open_type", row.open_type)
-        bump("share_type", row.share_type)
-        bump("has_api", bool(row.has_api))
-        for fmt in _formats(row.formats):
-            bump("format", fmt)
-    return {facet: [{"name": k, "count": v} for k, v in sorted(values.items(), key=lambda kv: (-kv[1], str(kv[0])))]
-            for facet, values in counts.items()}
+def _page(session: Session, matches: Matches, sort: str, phrase: str, full: str, offset: int, limit: int) -> list:
+    """One page of light rows, best first: exact title, title containing the phrase, then BM25 (or by date)."""
+    from_where, params = matches.clauses()
+    params.update({"phrase": phrase, "full": full, "limit": limit, "offset": offset})
+    if matches.expr is None or sort == "updated":
+        rank, order = "0.0", "d.updated DESC, d.id"
+    else:
+        rank = _BM25
+        order = ("CASE WHEN s.title_norm IN (:phrase, :full) THEN 0 WHEN length(:phrase) >= 2 AND "
+                 "instr(s.title_norm, :phrase) > 0 THEN 1 ELSE 2 END, rank, d.id")
+    sql = (f"SELECT d.id, d.title, d.formats, {_FACET_COLUMNS}, d.updated, {rank} AS rank {from_where} "
+           f"ORDER BY {order} LIMIT :limit OFFSET :offset")
+    return _sql(session, sql, params)
 
 
 def _formats(value: Any) -> list[str]:
@@ -438,70 +455,41 @@ def search(session: Session, q: str = "", *, department: str | None = None, dist
     departments = alias_table(session)
     rest, from_text = understand(session, q, departments)
     from_text = {k: v for k, v in from_text.items() if k not in explicit}
-    matched, coverage, groups = _run(session, analyzer, rest, {**explicit, **from_text}, bool(from_text))
-    applied = from_text
-    if not matched and from_text:  # nothing has all the filters read from the text: search without them
-        matched, coverage, groups = _run(session, analyzer, rest, explicit, False)
-        applied = {}
+    matches, groups = _run(session, analyzer, rest, {**explicit, **from_text}, bool(from_text))
     names = {ref.code: ref.name for ref in departments.values()}
+    count, facets = _facets(session, matches, names)
+    applied = from_text
+    if not count and from_text:  # nothing has all the filters read from the text: search without them
+        matches, groups = _run(session, analyzer, rest, explicit, False)
+        count, facets = _facets(session, matches, names)
+        applied = {}
     phrase = "".join(_words(analyzer, rest))
     full = normalize(q).replace(" ", "")
     terms = [t for g in groups for t in g.highlight]
-
-    def tier(row) -> int:  # noqa: ANN001
-        if row.title_norm in (phrase, full):
-            return 0
-        return 1 if len(phrase) >= 2 and phrase in row.title_norm else 2
-
-    if sort == "updated":
-        ordered = sorted(matched, key=lambda r: (-(_ordinal(r.updated)), r.id))
-    elif groups:
-        ordered = sorted(matched, key=lambda r: (tier(r), r.rank, r.id))
-    else:
-        ordered = sorted(matched, key=lambda r: (-(_ordinal(r.updated)), r.id))
-    page_rows = ordered[(page - 1) * rows: page * rows]
-    results = _result_dicts(session, page_rows, names, terms)
-    low = bool(q.strip()) and bool(groups) and (not matched or coverage < COVERAGE_MIN)
-    return SearchResult(len(matched), page, rows, low, results, _facets(matched, names), applied)
-
-
-def _ordinal(value: Any) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return value.toordinal()
+    page_rows = _page(session, matches, sort, phrase, full, (page - 1) * rows, rows) if count else []
+    results = [_result_dict(row, names, terms) for row in page_rows]
+    low = bool(q.strip()) and bool(groups) and (not count or matches.coverage < COVERAGE_MIN)
+    return SearchResult(count, page, rows, low, results, facets, applied)
 
 
 def _run(session: Session, analyzer: Analyzer, rest: str, filters: dict[str, Any],
-         filters_from_text: bool) -> tuple[list, float, list[Group]]:
+         filters_from_text: bool) -> tuple[Matches | None, list[Group]]:
     words = _content_words(analyzer, rest, keep_generic=not filters_from_text)
     if not words:
-        return _fetch_matches(session, None, filters), 1.0, []
+        return Matches(None, filters), []
     total_docs = _sql(session, "SELECT max(rowid) FROM search_docs")[0][0] or 0  # ≈ count, O(1)
     groups = _groups(session, analyzer, words, total_docs)
-    rows, coverage = _match(session, groups, filters)
-    return rows, coverage, groups
+    return _match(session, groups, filters), groups
 
 
-def _result_dicts(session: Session, rows: list, names: dict[str, str], terms: list[str]) -> list[dict]:
-    if not rows:
-        return []
-    marks = ", ".join(f":i{n}" for n in range(len(rows)))
-    found = _sql(session, f"SELECT id, title, formats FROM datasets WHERE id IN ({marks})",
-                 {f"i{n}": row.id for n, row in enumerate(rows)})
-    titles = {dataset_id: (title, formats) for dataset_id, title, formats in found}
-    out = []
-    for row in rows:
-        title, formats = titles[row.id]
-        out.append({
-            "id": row.id, "title": title, "department": names.get(row.department_code, row.department_code),
-            "category": row.category, "open_type": row.open_type, "share_type": row.share_type,
-            "formats": _formats(formats), "has_api": bool(row.has_api), "district": row.district,
-            "updated": _as_date(row.updated), "score": round(-float(row.rank), 4) + 0.0,
-            "highlight": _highlight(title, terms),
-        })
-    return out
+def _result_dict(row, names: dict[str, str], terms: list[str]) -> dict:  # noqa: ANN001
+    return {
+        "id": row.id, "title": row.title, "department": names.get(row.department_code, row.department_code),
+        "category": row.category, "open_type": row.open_type, "share_type": row.share_type,
+        "formats": _formats(row.formats), "has_api": bool(row.has_api), "district": row.district,
+        "updated": _as_date(row.updated), "score": round(-float(row.rank), 4) + 0.0,
+        "highlight": _highlight(row.title, terms),
+    }
 
 
 def get_dataset(session: Session, dataset_id: str) -> dict | None:
