@@ -7,14 +7,16 @@ import json
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import func, select, text
 
 import settings
 from catalog_index.db import migrate, session_scope
-from catalog_index.ingest import load_files
+from catalog_index.ingest import load_files, validate_dataset
 from catalog_index.models import Dataset, Department, SearchDoc
 from catalog_index.search import search
 from catalog_index.stats import catalog_counts
+from catalog_index.store import save_datasets
 from tests.catalog.conftest import SAMPLE, fresh_db
 
 DEPARTMENTS = SAMPLE[0]
@@ -206,3 +208,15 @@ def test_export_round_trip(tmp_path, sample_url):
     original = {json.loads(line)["id"]: json.loads(line) for line in SAMPLE[1].read_text(encoding="utf-8").splitlines()}
     exported = {json.loads(line)["id"]: json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()}
     assert exported == original
+
+
+def test_dataset_and_index_entry_share_one_transaction(tmp_path):
+    url = fresh_db(tmp_path)
+    load_files([DEPARTMENTS], url, progress=False)
+    with pytest.raises(RuntimeError), session_scope(url) as s:
+        save_datasets(s, [validate_dataset(record())])
+        assert s.execute(text("SELECT count(*) FROM dataset_fts WHERE dataset_fts MATCH '电单车'")).scalar() == 1
+        raise RuntimeError("abort the transaction")
+    with session_scope(url) as s:
+        assert s.get(Dataset, "JTW-9001") is None
+        assert s.execute(text("SELECT count(*) FROM dataset_fts WHERE dataset_fts MATCH '电单车'")).scalar() == 0
