@@ -138,7 +138,7 @@ class Analyzer:
         # Catalogue text repeats a lot (keywords, 信息项, district editions): cache per text run.
         self._cut_run = lru_cache(maxsize=200_000)(self._cut_run_uncached)
         self.sub_words = lru_cache(maxsize=200_000)(self._sub_words_uncached)
-        self._value_tokens = lru_cache(maxsize=500_000)(lambda value: tuple(self.index_tokens(value)))
+        self._value_text = lru_cache(maxsize=500_000)(lambda value: " ".join(self.index_tokens(value)))
         self._value_keys = lru_cache(maxsize=500_000)(self._fuzzy_keys)
 
     def _cut_run_uncached(self, run: str) -> tuple[str, ...]:
@@ -207,7 +207,7 @@ class Analyzer:
         """Space-joined search-mode tokens of a string or of each string in a list."""
         if isinstance(values, str):
             values = [values]
-        return " ".join(t for v in values for t in self._value_tokens(v))
+        return " ".join(filter(None, map(self._value_text, values)))
 
     def fuzzy_text(self, values: Iterable[str]) -> str:
         """Pinyin keys of the Chinese words (length ≥ 2) in `values`, for typo/homophone recall."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import multiprocessing
 import re
 from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -30,7 +32,7 @@ from catalog_index.models import (
     UPDATE_FREQUENCIES,
     Department,
 )
-from catalog_index.store import save_datasets, save_departments
+from catalog_index.store import department_texts, save_datasets, save_departments, search_docs
 
 BATCH_SIZE = 1000
 DETECT_BYTES = 1 << 20
@@ -291,24 +293,45 @@ def _check_departments(session, batch: list[tuple[int, dict]], path: Path,  # no
 
 
 def load_files(paths: list[Path], url: str | None = None, progress: bool = True) -> LoadReport:
-    """Load department and dataset files into the database at `url` (already migrated)."""
+    """Load department and dataset files into the database at `url` (already migrated).
+
+    Dataset batches are pipelined: a forked worker process segments batch k+1 for the search index while this
+    process writes batch k (validation and database writes here, Chinese analysis there)."""
     report = LoadReport()
     kinds = [(file_kind(p), p) for p in paths]
     kinds.sort(key=lambda kp: kp[0] != "departments")
-    analyzer = get_analyzer()
-    for kind, path in kinds:
-        report.files += 1
-        with path.open("rb") as fh:
-            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-        with tqdm(total=lines, desc=path.name, unit="line", disable=not progress, leave=False) as bar:
-            validate = validate_department if kind == "departments" else validate_dataset
-            for batch in _batches(path, validate, report, bar):
-                with session_scope(url) as session:
-                    if kind == "departments":
-                        report.add(save_departments(session, [rec for _n, rec in batch]))
-                    else:
-                        batch = _check_departments(session, batch, path, report)
-                        report.add(save_datasets(session, batch, analyzer))
-            bar.n = lines
-            bar.refresh()
+    get_analyzer()  # loaded before the fork, so the worker inherits it
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as worker:
+        for kind, path in kinds:
+            report.files += 1
+            with path.open("rb") as fh:
+                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+            with tqdm(total=lines, desc=path.name, unit="line", disable=not progress, leave=False) as bar:
+                if kind == "departments":
+                    for batch in _batches(path, validate_department, report, bar):
+                        with session_scope(url) as session:
+                            report.add(save_departments(session, [rec for _n, rec in batch]))
+                else:
+                    _load_datasets(path, url, report, bar, worker)
+                bar.n = lines
+                bar.refresh()
     return report
+
+
+def _load_datasets(path: Path, url: str | None, report: LoadReport, bar: tqdm, worker: Executor) -> None:
+    pending: tuple[list[dict], Future] | None = None
+    for batch in _batches(path, validate_dataset, report, bar):
+        with session_scope(url) as session:
+            records = _check_departments(session, batch, path, report)
+            departments = department_texts(session, (r["department_code"] for r in records))
+        future = worker.submit(search_docs, records, departments)
+        if pending:
+            _write(url, report, *pending)
+        pending = (records, future)
+    if pending:
+        _write(url, report, *pending)
+
+
+def _write(url: str | None, report: LoadReport, records: list[dict], docs: Future) -> None:
+    with session_scope(url) as session:
+        report.add(save_datasets(session, records, docs=docs.result()))

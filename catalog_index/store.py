@@ -64,19 +64,29 @@ def save_departments(session: Session, records: Iterable[dict]) -> dict[str, int
     return counts
 
 
-def save_datasets(session: Session, records: list[dict], analyzer: Analyzer | None = None) -> dict[str, int]:
-    """Upsert validated dataset records with their formats and search docs, in the session's transaction."""
+def department_texts(session: Session, codes: Iterable[str]) -> dict[str, dict]:
+    """code → {"name", "short_names"}: the department part of its datasets' search docs."""
+    return {d.code: {"name": d.name, "short_names": list(d.short_names or [])}
+            for d in session.scalars(select(Department).where(Department.code.in_(set(codes))))}
+
+
+def search_docs(records: list[dict], departments: dict[str, dict]) -> dict[str, dict]:
+    """id → search doc for validated records (pure computation: `ingest` runs it in a worker process)."""
+    analyzer = get_analyzer()
+    return {r["id"]: search_doc(r, departments[r["department_code"]], analyzer) for r in records}
+
+
+def save_datasets(session: Session, records: list[dict], analyzer: Analyzer | None = None,
+                  docs: dict[str, dict] | None = None) -> dict[str, int]:
+    """Upsert validated dataset records with their formats and search docs, in the session's transaction.
+    `docs` may carry the records' search docs computed beforehand (see `search_docs`)."""
     analyzer = analyzer or get_analyzer()
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     if not records:
         return counts
     ids = [r["id"] for r in records]
     existing = {d.id: _row_of(d) for d in session.scalars(select(Dataset).where(Dataset.id.in_(ids)))}
-    codes = {r["department_code"] for r in records}
-    departments = {
-        d.code: {"name": d.name, "short_names": list(d.short_names or [])}
-        for d in session.scalars(select(Department).where(Department.code.in_(codes)))
-    }
+    departments = department_texts(session, (r["department_code"] for r in records)) if docs is None else {}
     new_rows, new_formats, new_docs = [], [], []
     for rec in records:
         row = {c: rec[c] for c in DATASET_COLUMNS}
@@ -84,7 +94,7 @@ def save_datasets(session: Session, records: list[dict], analyzer: Analyzer | No
         if old == row:
             counts["unchanged"] += 1
             continue
-        doc = search_doc(rec, departments[rec["department_code"]], analyzer)
+        doc = docs[rec["id"]] if docs is not None else search_doc(rec, departments[rec["department_code"]], analyzer)
         formats = [{"dataset_id": rec["id"], "format": f} for f in rec["formats"]]
         if old is None:
             new_rows.append({"id": rec["id"], **row})
