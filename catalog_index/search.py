@@ -53,7 +53,7 @@ from catalog_index.store import dataset_record
 MAX_ROWS = 100
 MAX_QUERY_LEN = 200
 MAX_GROUPS = 6
-MAX_SUBSETS = 24  # subsets of query groups tried, most informative first, when not all groups match
+MAX_SUBSETS = 10  # subsets of query groups tried, most informative first, when not all groups match
 COVERAGE_MIN = 0.6
 SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropped first when relaxing
 COLUMN_WEIGHTS = (10.0, 6.0, 3.0, 2.0, 1.0, 1.0)  # title, keywords, department, description, fields, fuzzy
