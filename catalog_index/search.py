@@ -9,16 +9,19 @@ Pipeline for `search(session, q, …)`:
    without them, as plain text.
 2. Cut the rest with the private jieba tokenizer; drop stop words; generic words (数据, 信息, 名录, …) only
    count when nothing else is left.  Each remaining word becomes a *group* of alternatives: the word itself,
-   all dictionary words inside it (AND), its synonyms from data/search/synonyms.txt, and for words the
-   catalogue does not contain the pinyin key in the `fuzzy` column (typos and homophones).
-3. Match: all groups AND-ed in one FTS5 query, restricted to the text columns.  When that finds nothing,
-   the groups with the least information (lowest IDF) are dropped one by one (minimum-should-match).  The
-   share of query information that the kept groups cover decides `low_confidence`: under 60 % (or no match at
-   all) the assistant must not present the results as hits.
+   its most probable split into smaller dictionary words (AND), its synonyms and those of the words inside it
+   (data/search/synonyms.txt), and for words the catalogue does not contain the pinyin key of the word or of
+   its two-character windows in the `fuzzy` column (typos and homophones: 医苗 → 疫苗, 献雪点 → 献血).
+3. Match: all groups AND-ed in one FTS5 query, restricted to the text columns.  When no dataset has them
+   all, the most informative subset of groups (by IDF weight) that some dataset matches is used
+   (minimum-should-match).  The share of the query's information that the used groups cover decides
+   `low_confidence`: under 60 % (or no match at all) the assistant must not present the results as hits.
 4. Rank: an exact title match first, then titles containing the query phrase, then FTS5 BM25 with field
    weights title 10 > keywords 6 > department 3 > description 2 > fields 1 (BM25F-style: per-column BM25
    summed with weights).  `sort="updated"` orders by update date instead.  Facets (department, district,
-   category, format, open_type, share_type, has_api) are counted over all matches after filters.
+   category, format, open_type, share_type, has_api) are counted over all matches after filters, by SQLite
+   (GROUP BY), and the page is cut by SQL (ORDER BY … LIMIT/OFFSET), so Python work does not grow with the
+   number of matches.
 
 Index and PostgreSQL: the portable half of the index is `search_docs`, pre-segmented text per field written in
 the same transaction as the dataset (`catalog_index.store`).  On SQLite an external-content FTS5 table over it
