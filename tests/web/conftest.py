@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import BrowserContext, Playwright, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,6 +24,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+# A reply may wait for the action server and the database (and a cold model on
+# the first turn): waits are generous; the test asserts behaviour, not speed.
+WAIT_MS = 60_000
+expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +58,6 @@ def browser(playwright: Playwright, tmp_path: Path) -> BrowserContext:
         locale="zh-CN",
         viewport={"width": 1280, "height": 860},
     )
-    context.set_default_timeout(60_000)  # a reply may wait for the action server and the database
+    context.set_default_timeout(WAIT_MS)
     yield context
     context.close()

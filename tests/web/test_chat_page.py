@@ -13,7 +13,6 @@ from playwright.sync_api import Locator, Page, expect
 import settings
 from tests.harness import free_port
 
-SCREENSHOTS = settings.VAR / "screenshots"
 MESSAGES = "#chat-messages > li"
 
 
@@ -59,6 +58,12 @@ def click(page: Page, button: Locator, expected: str) -> Locator:
     replies = replies_after(page, before)
     expect(replies.filter(has_text=expected).first).to_be_visible()
     return replies
+
+
+def screenshot(page: Page, name: str) -> None:
+    folder = settings.get().var_dir / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / name), full_page=True)
 
 
 def session_id(page: Page) -> str | None:
@@ -109,8 +114,7 @@ def test_conversation_with_buttons_survives_a_reload(browser, chat_url, desk):
     next_page = page.locator(".chat-button", has_text="下一页").last
     click(page, next_page, "第 2/")
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "chat.png"), full_page=True)
+    screenshot(page, "chat.png")
 
     # 新对话: history cleared, a new Rasa session.
     page.click("#chat-reset")
@@ -145,5 +149,4 @@ def test_unreachable_assistant_is_explained_politely(browser, chat_url):
     expect(page.locator(f"{MESSAGES}.msg-user")).to_have_count(0)
     expect(page.locator(f"{MESSAGES}.msg-note").last).to_contain_text("连接恢复后才能发送")
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "chat_offline.png"), full_page=True)
+    screenshot(page, "chat_offline.png")
