@@ -126,11 +126,9 @@ def reset_events(form: str) -> list[dict[str, Any]]:
     return [SlotSet(slot, None) for slot in (*FORM_SLOTS[form], *BOOKKEEPING)]
 
 
-class TicketFormValidation(FormValidationAction):
-    """Shared machinery: invalid-answer counting, the cancel safety net, the idempotency key, field changes."""
-
-    def form_name(self) -> str:  # pragma: no cover - subclasses
-        raise NotImplementedError
+class TicketFormValidation:
+    """Shared machinery of the two ticket forms (a mixin: rasa-sdk registers every `Action` subclass, so this
+    one is not one): invalid-answer counting, the cancel safety net, the idempotency key, field changes."""
 
     def name(self) -> str:
         return f"validate_{self.form_name()}"
@@ -206,7 +204,7 @@ class TicketFormValidation(FormValidationAction):
         return self.valid("phone", phone)
 
 
-class ValidateDataRequestForm(TicketFormValidation):
+class ValidateDataRequestForm(TicketFormValidation, FormValidationAction):
     def form_name(self) -> str:
         return "data_request_form"
 
@@ -308,7 +306,7 @@ class ValidateDataRequestForm(TicketFormValidation):
         return await confirm(self, value, dispatcher, tracker)
 
 
-class ValidateComplaintForm(TicketFormValidation):
+class ValidateComplaintForm(TicketFormValidation, FormValidationAction):
     def form_name(self) -> str:
         return "complaint_form"
 

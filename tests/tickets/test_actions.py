@@ -121,3 +121,11 @@ def test_submit_twice_one_ticket_web_channel(catalog_db_url):
     with session_scope(catalog_db_url) as session:
         ticket = session.query(Ticket).filter_by(number=numbers.pop()).one()
         assert ticket.channel == "web" and ticket.email is None
+
+
+def test_the_action_server_registers_every_ticket_action():
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert set(DOMAIN["actions"]) <= set(executor.actions)
