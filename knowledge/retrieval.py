@@ -37,6 +37,9 @@ STOPWORDS = frozenset(
     """.split()
 )
 _WORD = re.compile(r"\w", re.UNICODE)
+# "第三十条" must stay one token: jieba's search mode would also emit 第三/三十/十条, which match
+# unrelated numbers such as "第三十二次会议".
+_ARTICLE = re.compile(r"第[零〇一二两三四五六七八九十百0-9]+[条章]")
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,9 @@ class _Tokenizer:
 
     def __call__(self, text: str) -> list[str]:
         text = zhconv.convert(text, "zh-cn").lower()
-        return [
-            token
-            for token in (t.strip() for t in self._jieba.cut_for_search(text))
-            if token and _WORD.search(token) and token not in STOPWORDS
-        ]
+        articles = _ARTICLE.findall(text)
+        words = (t.strip() for t in self._jieba.cut_for_search(_ARTICLE.sub(" ", text)))
+        return articles + [token for token in words if token and _WORD.search(token) and token not in STOPWORDS]
 
 
 class Index:
@@ -99,6 +100,8 @@ class Index:
         query = self._tokenize(question)
         if not query:
             return []
+        # An article number ("第十一条") is the most precise thing a user can ask for: count it twice.
+        query += [token for token in query if _ARTICLE.fullmatch(token)]
         scores = self._bm25.get_scores(query)
         ranked = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
         results = []

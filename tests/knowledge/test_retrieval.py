@@ -31,7 +31,8 @@ def test_known_question_gets_passage_and_citation(question, passage_id, citation
 
 @pytest.mark.parametrize(
     "question",
-    ["今天天气怎么样", "贵阳有什么好吃的", "帮我订一张机票", "社保怎么交", "hello", "", "？？？", "我要申请数据"],
+    ["今天天气怎么样", "贵阳有什么好吃的", "帮我订一张机票", "社保怎么交", "hello", "", "？？？", "我要申请数据",
+     "办法第三十条讲什么"],
 )
 def test_question_outside_the_sources_gets_none(question):
     assert knowledge.answer(question) is None
