@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Playwright, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
+
+import settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,9 +47,29 @@ def playwright() -> Playwright:
         yield instance
 
 
+def save_screenshot(page: Page, name: str) -> Path:
+    """A full-page screenshot under var/screenshots/ for a human to look at."""
+    path = settings.get().var_dir / "screenshots" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
 @pytest.fixture
-def browser(playwright: Playwright, tmp_path: Path) -> BrowserContext:
-    """A fresh chromium profile (its own localStorage) per test."""
+def screenshot():
+    return save_screenshot
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    if report.when == "call" and report.failed:
+        item.browser_test_failed = True
+
+
+@pytest.fixture
+def browser(playwright: Playwright, tmp_path: Path, request) -> BrowserContext:
+    """A fresh chromium profile (its own localStorage) per test; screenshots of its pages on failure."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run ops/install_browser.sh")
     context = playwright.chromium.launch_persistent_context(
@@ -60,4 +82,13 @@ def browser(playwright: Playwright, tmp_path: Path) -> BrowserContext:
     )
     context.set_default_timeout(WAIT_MS)
     yield context
+    if getattr(request.node, "browser_test_failed", False):
+        for number, page in enumerate(context.pages):
+            save_screenshot(page, f"failed-{request.node.name}-{number}.png")
     context.close()
+
+
+@pytest.fixture
+def page(browser: BrowserContext) -> Page:
+    """The profile's first tab."""
+    return browser.pages[0] if browser.pages else browser.new_page()

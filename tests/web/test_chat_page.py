@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Locator, Page, expect
 
-import settings
 from tests.harness import free_port
 
 MESSAGES = "#chat-messages > li"
@@ -45,7 +44,7 @@ def ask(page: Page, text: str, expected: str) -> Locator:
     expect_user_message(page, before, text)
     expect(page.locator("#chat-input")).to_have_value("")
     replies = replies_after(page, before)
-    expect(replies.filter(has_text=expected).first).to_be_visible()
+    expect(replies.filter(has_text=expected).first, f"no reply containing {expected!r} to {text!r}").to_be_visible()
     return replies
 
 
@@ -56,22 +55,22 @@ def click(page: Page, button: Locator, expected: str) -> Locator:
     button.click()
     expect_user_message(page, before, title)
     replies = replies_after(page, before)
-    expect(replies.filter(has_text=expected).first).to_be_visible()
+    expect(replies.filter(has_text=expected).first, f"no reply containing {expected!r} to button {title!r}").to_be_visible()
     return replies
-
-
-def screenshot(page: Page, name: str) -> None:
-    folder = settings.get().var_dir / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / name), full_page=True)
 
 
 def session_id(page: Page) -> str | None:
     return page.evaluate("localStorage.getItem('zhushu.session_id')")
 
 
-def test_conversation_with_buttons_survives_a_reload(browser, chat_url, desk):
-    page = browser.new_page()
+def test_page_is_configured_with_the_rasa_socket(browser, chat_url, desk):
+    config = browser.request.get(chat_url + "config.js")
+    assert config.ok, f"GET /config.js: {config.status}"
+    assert "ZHUSHU_CONFIG" in config.text() and desk.rasa_url in config.text(), config.text()
+    assert browser.request.get(chat_url + "static/vendor/socket.io.min.js").ok, "run ops/vendor_web.sh"
+
+
+def test_conversation_with_buttons_survives_a_reload(page, chat_url, desk, screenshot):
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(chat_url)
@@ -124,8 +123,7 @@ def test_conversation_with_buttons_survives_a_reload(browser, chat_url, desk):
     ask(page, "你好", "筑数助手")
 
 
-def test_unreachable_assistant_is_explained_politely(browser, chat_url):
-    page = browser.new_page()
+def test_unreachable_assistant_is_explained_politely(page, chat_url, screenshot):
     nobody = f"http://127.0.0.1:{free_port()}"  # a port where no Rasa server listens
     page.route(
         "**/config.js",
