@@ -22,13 +22,15 @@ def test_normalize_traditional_full_width_and_case():
     assert normalize("  公交\t数据 ") == "公交 数据"
 
 
-def test_private_tokenizer_uses_the_domain_dictionary_and_leaves_global_jieba_alone():
+def test_private_tokenizer_uses_the_domain_dictionary_and_leaves_global_jieba_alone(tmp_path):
     analyzer = get_analyzer()
     assert analyzer.tokenizer is not jieba.dt
     assert "市交委" in analyzer.cut("市交委的数据")
-    if jieba.dt.initialized:
-        assert jieba.dt.FREQ.get("宠物看病", 0) == 0  # a catalogue keyword, only in our tokenizer
-    assert analyzer.is_word("宠物看病")
+    assert analyzer.is_word("宠物看病")  # a catalogue keyword from the generated dictionary
+    path = tmp_path / "synonyms.txt"
+    path.write_text("筑数测试词 => 公园\n", encoding="utf-8")
+    assert Analyzer(synonyms_path=path).is_word("筑数测试词")
+    assert jieba.dt.FREQ.get("筑数测试词", 0) == 0  # words added to our tokenizer never reach the global one
 
 
 def test_search_mode_emits_words_inside_words():
