@@ -1,7 +1,8 @@
 """Train the Rasa model only when its inputs changed.
 
 The inputs are config.yml, domain/, the training data (NLU, rules, stories,
-the jieba dictionary) and the custom components in bot/.  Their SHA-256 is
+the jieba dictionary) and the custom NLU components (bot/*.py; the channels in
+bot/channels/ are not part of the model).  Their SHA-256 is
 written next to the model; `make run` and the test harness call
 `ensure_model()`, which returns at once when the fingerprint still matches.
 Rasa's own fingerprint does not see the jieba dictionary files, so a change
@@ -20,7 +21,7 @@ from pathlib import Path
 import settings
 
 ROOT = settings.ROOT
-INPUTS = ["config.yml", "domain", "data/nlu", "data/rules", "data/stories", "data/jieba_dict", "bot"]
+INPUTS = ["config.yml", "domain", "data/nlu", "data/rules", "data/stories", "data/jieba_dict", "bot/*.py"]
 MODEL_NAME = "desk"
 
 
@@ -32,10 +33,11 @@ def fingerprint() -> str:
     digest = hashlib.sha256()
     for name in INPUTS:
         path = ROOT / name
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        if "*" in name:
+            files = sorted(ROOT.glob(name))
+        else:
+            files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         for file in files:
-            if "__pycache__" in file.parts:
-                continue
             digest.update(str(file.relative_to(ROOT)).encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()

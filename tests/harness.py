@@ -77,7 +77,7 @@ class Desk:
         }[name]()
         return Service(name, cmd, self.env, conf.log_dir / f"{name}.log", urls[name])
 
-    def start(self, *names: str, timeout: float = 240) -> Desk:
+    def start(self, *names: str, timeout: float = 480) -> Desk:
         for name in names:
             self._services[name] = service = self._service(name)
             service.start()

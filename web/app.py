@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import aiohttp
@@ -78,6 +79,17 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
+async def page_config(request: web.Request) -> web.Response:
+    """Where the chat page (web/static/chat.js) finds Rasa's socketio channel."""
+    conf = settings.get()
+    config = {"socketUrl": conf.rasa_url, "socketPath": "/socket.io"}
+    return web.Response(
+        text=f"window.ZHUSHU_CONFIG = {json.dumps(config)};\n",
+        content_type="application/javascript",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
 def create_app(db_url: str | None = None) -> web.Application:
     app = web.Application()
     app["db_url"] = db_url or settings.get().catalog_db_url
@@ -85,5 +97,6 @@ def create_app(db_url: str | None = None) -> web.Application:
     api_datasets.setup_routes(app)
     api_tickets.setup_routes(app)
     app.router.add_get("/", index)
+    app.router.add_get("/config.js", page_config)
     app.router.add_static("/static/", STATIC)
     return app
