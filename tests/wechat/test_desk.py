@@ -15,6 +15,8 @@ from tests.harness import Desk
 from tests.wechat.conftest import AES_KEY, APP_ID, APP_SECRET, TOKEN
 from tests.wechat.fake_platform import FakeWeChat, Reply, new_openid
 
+pytestmark = pytest.mark.timeout(1200)
+
 
 @pytest.fixture(scope="module")
 def wechat_desk(tmp_path_factory, fake) -> Desk:
@@ -22,10 +24,12 @@ def wechat_desk(tmp_path_factory, fake) -> Desk:
            "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": fake.api_base}
     desk = Desk(tmp_path_factory.mktemp("wechat_desk"), env=env,
                 credentials={WECHAT_CHANNEL: {"token": "${WECHAT_TOKEN}", "reply_budget_seconds": 4}})
-    desk.load_catalog()
-    desk.start("actions", "rasa")
-    yield desk
-    desk.stop()
+    try:
+        desk.load_catalog()
+        desk.start("actions", "rasa", timeout=600)  # a busy 2-core machine loads the model slowly
+        yield desk
+    finally:
+        desk.stop()  # also when starting failed: no orphaned servers
 
 
 class WeChatUser:
