@@ -208,6 +208,23 @@ class ValidateDataRequestForm(TicketFormValidation, FormValidationAction):
     def form_name(self) -> str:
         return "data_request_form"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict]:
+        """At activation, check the dataset picked with the 申请此数据 button (or forget an older one).
+
+        The dataset slot is not a required slot of the form, so rasa-sdk does not validate it by itself; a
+        dataset_id left over from an earlier search is not what "我要申请数据" refers to.
+        """
+        events: list[dict] = []
+        dataset_id = tracker.get_slot("dataset_id")
+        if dataset_id and (tracker.active_loop or {}).get("name") != self.form_name():
+            entities = (tracker.latest_message or {}).get("entities") or []
+            picked = any(e.get("entity") == "dataset_id" for e in entities)
+            result = await self.validate_dataset_id(dataset_id, dispatcher, tracker, domain) if picked \
+                else {"dataset_id": None}
+            tracker.slots.update(result)
+            events = [SlotSet(key, value) for key, value in result.items()]
+        return events + await super().run(dispatcher, tracker, domain)
+
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> list[str]:
         dataset_id = tracker.get_slot("dataset_id")

@@ -23,13 +23,20 @@ def _catalog(catalog_db_url, monkeypatch):
 
 
 def tracker(slots: dict, text: str = "", intent: str = "inform", form: str = "data_request_form",
-            requested: str | None = None, channel: str = "socketio") -> Tracker:
+            requested: str | None = None, channel: str = "socketio", entities: list | None = None) -> Tracker:
     slots = {"requested_slot": requested, **slots}
     events = [{"event": "user", "text": text, "input_channel": channel}]
     events += [{"event": "slot", "name": k, "value": v} for k, v in slots.items()
                if k not in ("requested_slot", "form_invalid", "submission_key")]  # bookkeeping is not "recent"
-    return Tracker("unit-user", slots, {"text": text, "intent": {"name": intent}, "entities": []}, events, False,
-                   None, {"name": form} if form else {}, "action_listen")
+    if form is None:  # as Rasa does before running the first action of a turn
+        events.append({"event": "user_featurization", "use_text_for_featurization": False})
+    latest = {"text": text, "intent": {"name": intent}, "entities": entities or []}
+    return Tracker("unit-user", slots, latest, events, False, None, {"name": form} if form else {}, "action_listen")
+
+
+def picked(dataset_id: str) -> list:
+    """The entity of a 申请此数据 button payload."""
+    return [{"entity": "dataset_id", "value": dataset_id}]
 
 
 def run(action, t: Tracker) -> tuple[list[dict], list[dict]]:
@@ -59,7 +66,8 @@ def test_three_invalid_phones_offer_a_human():
 
 
 def test_activation_sets_an_idempotency_key_and_explains_conditions():
-    events, messages = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "CDC-0001"}, form=None))
+    events, messages = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "CDC-0001"}, form=None,
+                                                                            entities=picked("CDC-0001")))
     slots = slot_events(events)
     assert len(slots["submission_key"]) == 32 and slots["dataset_id"] == "CDC-0001"
     assert slots["requested_slot"] == "purpose"  # the dataset replaces the free-text question
@@ -67,15 +75,24 @@ def test_activation_sets_an_idempotency_key_and_explains_conditions():
 
 
 def test_open_dataset_ends_the_form_and_points_to_the_download():
-    events, _ = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "CDC-0003"}, form=None))
+    events, _ = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "CDC-0003"}, form=None,
+                                                               entities=picked("CDC-0003")))
     assert slot_events(events)["requested_slot"] is None
     events, messages = run(actions.ActionSubmitDataRequest(), tracker({"dataset_id": "CDC-0003"}, form=None))
     assert "无条件开放" in messages[0]["text"] and slot_events(events)["dataset_id"] is None
 
 
 def test_unknown_dataset_falls_back_to_free_text():
-    events, messages = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "NOPE-9999"}, form=None))
+    events, messages = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "NOPE-9999"}, form=None,
+                                                                            entities=picked("NOPE-9999")))
     assert slot_events(events)["dataset_id"] is None and "没有编号" in messages[0]["text"]
+
+
+def test_a_dataset_left_from_an_earlier_search_is_not_assumed():
+    events, messages = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "CDC-0003"}, form=None,
+                                                                      text="我要申请数据", intent="request_data"))
+    slots = slot_events(events)
+    assert slots["dataset_id"] is None and "requested_slot" not in slots and messages == []  # Rasa asks requested_data
 
 
 def test_change_a_field_with_its_new_value():
