@@ -83,6 +83,17 @@ FIELD_LABELS = {"requested_data": "申请的数据", "purpose": "用途", "appli
                 "complaint_description": "问题描述"}
 
 
+def activated_this_turn(tracker: Tracker, form: str) -> bool:
+    """Whether `form` was activated in the current turn (Rasa sets the active loop before the activation's
+    validation call, so `tracker.active_loop` cannot tell; the ActiveLoop event after the user message can)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return True
+    return False
+
+
 def names_field(text: str) -> bool:
     return any(words.search(text or "") for _, words in FIELD_WORDS)
 
@@ -135,7 +146,7 @@ class TicketFormValidation:
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict]:
         events = await super().run(dispatcher, tracker, domain)
-        if (tracker.active_loop or {}).get("name") != self.form_name():  # activation: a new submission
+        if activated_this_turn(tracker, self.form_name()):  # a new submission
             events.append(SlotSet("submission_key", uuid.uuid4().hex))
         return events
 
@@ -216,7 +227,7 @@ class ValidateDataRequestForm(TicketFormValidation, FormValidationAction):
         """
         events: list[dict] = []
         dataset_id = tracker.get_slot("dataset_id")
-        if dataset_id and (tracker.active_loop or {}).get("name") != self.form_name():
+        if dataset_id and activated_this_turn(tracker, self.form_name()):
             entities = (tracker.latest_message or {}).get("entities") or []
             picked = any(e.get("entity") == "dataset_id" for e in entities)
             result = await self.validate_dataset_id(dataset_id, dispatcher, tracker, domain) if picked \

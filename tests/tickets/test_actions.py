@@ -28,10 +28,12 @@ def tracker(slots: dict, text: str = "", intent: str = "inform", form: str = "da
     events = [{"event": "user", "text": text, "input_channel": channel}]
     events += [{"event": "slot", "name": k, "value": v} for k, v in slots.items()
                if k not in ("requested_slot", "form_invalid", "submission_key")]  # bookkeeping is not "recent"
-    if form is None:  # as Rasa does before running the first action of a turn
-        events.append({"event": "user_featurization", "use_text_for_featurization": False})
+    if form is None:  # activation, as Rasa 3.6 sends it: the loop is already set when the validation runs
+        form = "data_request_form"
+        events += [{"event": "user_featurization", "use_text_for_featurization": False},
+                   {"event": "active_loop", "name": form}]
     latest = {"text": text, "intent": {"name": intent}, "entities": entities or []}
-    return Tracker("unit-user", slots, latest, events, False, None, {"name": form} if form else {}, "action_listen")
+    return Tracker("unit-user", slots, latest, events, False, None, {"name": form}, "action_listen")
 
 
 def picked(dataset_id: str) -> list:
@@ -146,3 +148,9 @@ def test_the_action_server_registers_every_ticket_action():
     executor = ActionExecutor()
     executor.register_package("actions")
     assert set(DOMAIN["actions"]) <= set(executor.actions)
+
+
+def test_the_idempotency_key_is_made_at_activation_only():
+    events, _ = run(actions.ValidateDataRequestForm(), tracker({"purpose": "做交通研究用的数据分析"}, requested="purpose",
+                                                               form="data_request_form"))
+    assert "submission_key" not in slot_events(events)
