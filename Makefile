@@ -15,7 +15,7 @@ MODEL := models/desk.tar.gz
 CATALOG := data/catalog/departments.jsonl data/catalog/guiyang_catalog.jsonl
 RESULTS := var/results
 
-.PHONY: help setup venv web-assets browser db train run test lint validate pytest test-stories nlu-gate eval-nlu eval-search eval-entities bench clean lock
+.PHONY: help setup venv web-assets browser db train run test lint validate pytest test-stories nlu-gate eval-nlu eval-search eval-entities bench wechat-redeliver clean lock
 
 help:
 	@echo "make run          set up, load the catalogue, train if needed, start all services"
@@ -35,7 +35,9 @@ $(VENV)/.installed: requirements.lock
 
 venv: $(VENV)/.installed
 
-web-assets:
+web-assets: web/static/vendor/.lock-sha256
+
+web/static/vendor/.lock-sha256: web/package.json web/package-lock.json
 	ops/vendor_web.sh
 
 browser:
@@ -59,7 +61,7 @@ lint: venv
 validate: venv
 	$(RASA) data validate --config config.yml --domain domain --data data/nlu data/rules data/stories --fail-on-warnings
 
-pytest: venv train
+pytest: venv train web-assets browser
 	$(PY) -m pytest -q
 
 test-stories: train
@@ -88,8 +90,11 @@ bench: venv train
 	$(PY) -m benchmarks.search_bench $(BENCH_ARGS)
 	$(PY) -m benchmarks.turn_latency
 
+wechat-redeliver: venv
+	$(PY) -m bot.channels.wechat_push redeliver
+
 lock: venv
 	$(PY) -m pip freeze --exclude-editable > requirements.lock
 
 clean:
-	rm -rf $(VENV) models var .pytest_cache .ruff_cache
+	rm -rf $(VENV) models var .pytest_cache .ruff_cache web/node_modules web/static/vendor

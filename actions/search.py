@@ -34,11 +34,11 @@ def run_search(
     filters = {**filters, **result.applied_filters}
     shown_filters = "、".join(str(v) if k != "has_api" else "有API" for k, v in filters.items())
     scope = f"（筛选：{shown_filters}）" if shown_filters else ""
+    if not found and page > 1:
+        dispatcher.utter_message(text="已经是最后一页了，没有更多结果。")
+        return []
     events = [SlotSet("search_query", query), SlotSet("search_filters", filters), SlotSet("search_page", page)]
     if not found:
-        if page > 1:
-            dispatcher.utter_message(text="已经是最后一页了，没有更多结果。")
-            return events
         label = query or shown_filters or "这个条件"
         dispatcher.utter_message(
             text=f"抱歉，数据目录中没有找到与“{label}”{scope}相符的数据集。"

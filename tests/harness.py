@@ -82,14 +82,18 @@ class Desk:
             self._services[name] = service = self._service(name)
             service.start()
         deadline = time.monotonic() + timeout
-        for name in names:
-            service = self._services[name]
-            while not service.ready():
-                if service.proc.poll() is not None:
-                    raise RuntimeError(f"{name} died; log:\n{service.log.read_text()[-3000:]}")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{name} did not start; log:\n{service.log.read_text()[-3000:]}")
-                time.sleep(0.3)
+        try:
+            for name in names:
+                service = self._services[name]
+                while not service.ready():
+                    if service.proc.poll() is not None:
+                        raise RuntimeError(f"{name} died; log:\n{service.log.read_text()[-3000:]}")
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{name} did not start; log:\n{service.log.read_text()[-3000:]}")
+                    time.sleep(0.3)
+        except Exception:
+            self.stop()  # never leave servers behind
+            raise
         return self
 
     def stop(self, *names: str) -> None:

@@ -31,15 +31,21 @@ def test_search_shows_results_with_buttons(desk, user):
     assert any(b["payload"].startswith('/request_data{"dataset_id"') for b in buttons(messages))
 
 
-def test_follow_ups_refine_page_and_open_details(desk, user):
+def test_follow_ups_page_details_and_refine(desk, user):
     first = desk.say(user, "学校名单")
-    assert numbered_titles(first)
-    refined = desk.texts(desk.say(user, "只要花溪区的"))
-    assert "花溪区" in refined
+    assert len(numbered_titles(first)) == 5
     page_two = desk.say(user, "下一页")
-    assert numbered_titles(page_two) or "最后一页" in desk.texts(page_two)
+    assert "第 2/" in desk.texts(page_two)
+    sixth = numbered_titles(page_two)[0]
+    assert sixth.startswith("6. ")
     detail = desk.texts(desk.say(user, "第一个的详情"))
     assert "提供部门" in detail and "开放属性" in detail
+    assert sixth.split("\n")[0][3:] in detail  # the first result of the page shown
+    refined = desk.say(user, "只要云岩区的")
+    rows = numbered_titles(refined)
+    assert rows and all("云岩区" in row for row in rows)
+    with_api = desk.texts(desk.say(user, "有API的吗"))
+    assert "API：有" in with_api or "没有找到" in with_api
 
 
 def test_staff_attribute_question(desk, user):
