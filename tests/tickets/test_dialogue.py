@@ -56,6 +56,7 @@ def test_free_text_request_happy_path(desk):
     assert (ticket.type, ticket.channel, ticket.status, ticket.dataset_id) == ("data_request", "rest", "submitted", None)
     assert (ticket.applicant_type, ticket.applicant_name, ticket.phone, ticket.email) == ("个人", "张伟", PHONE, None)
     assert "共享单车" in ticket.requested_data and ticket.due_date is not None
+    assert re.fullmatch(rf"{user}:data_request_form:[0-9a-f]{{32}}", ticket.idempotency_key)  # made at activation
     # a second click on 提交 creates nothing new
     talk(desk, user, "/affirm")
     assert len(tickets_of(desk, applicant_name="张伟", requested_data=ticket.requested_data)) == 1
