@@ -15,7 +15,7 @@ MODEL := models/desk.tar.gz
 CATALOG := data/catalog/departments.jsonl data/catalog/guiyang_catalog.jsonl
 RESULTS := var/results
 
-.PHONY: help setup venv web-assets browser db train run test lint validate pytest test-stories nlu-gate eval-nlu eval-search eval-entities bench wechat-redeliver clean lock
+.PHONY: help setup venv web-assets browser db train run test lint validate pytest test-stories nlu-gate eval-nlu eval-search eval-entities bench bench-1m search-vocab wechat-redeliver clean lock
 
 help:
 	@echo "make run          set up, load the catalogue, train if needed, start all services"
@@ -85,10 +85,17 @@ eval-search: venv
 eval-entities: venv
 	$(PY) -m benchmarks.entity_eval
 
-# BENCH_ARGS=--with-1m adds the 1,000,000-dataset scale (long).
 bench: venv train
-	$(PY) -m benchmarks.search_bench $(BENCH_ARGS)
+	$(PY) -m benchmarks.search_bench
 	$(PY) -m benchmarks.turn_latency
+
+bench-1m: venv
+	$(PY) -m benchmarks.search_bench --scales "" --with-1m
+
+# After loading a different catalogue: rebuild the search dictionary and the index.
+search-vocab: venv
+	$(PY) -m catalog_index dict
+	$(PY) -m catalog_index reindex
 
 wechat-redeliver: venv
 	$(PY) -m bot.channels.wechat_push redeliver

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import catalog_view as view
 from catalog_index.db import session_scope
-from catalog_index.search import search
+from catalog_index.search import InvalidParameter, search
 from tickets.demand import record_search_miss
 
 CHANNELS = {"socketio": "web", "rest": "rest", "wechat": "wechat"}
@@ -26,7 +26,12 @@ def run_search(
 ) -> list[dict[str, Any]]:
     """Search, show one page, and remember the search in slots for follow-ups."""
     with session_scope() as session:
-        result = search(session, query, page=page, rows=view.PAGE_ROWS, **filters)
+        try:
+            result = search(session, query, page=page, rows=view.PAGE_ROWS, **filters)
+        except InvalidParameter as err:  # a filter the catalogue does not know: search without it
+            dispatcher.utter_message(text=f"筛选条件“{filters.get(err.param)}”在目录中不存在，已忽略。")
+            filters = {k: v for k, v in filters.items() if k != err.param}
+            result = search(session, query, page=page, rows=view.PAGE_ROWS, **filters)
         found = result.count > 0 and not result.low_confidence
         if not found and page == 1:
             channel = CHANNELS.get(tracker.get_latest_input_channel() or "", "api")
