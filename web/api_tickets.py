@@ -184,12 +184,16 @@ async def post_transition(request: web.Request) -> web.Response:
     return web.json_response(await _in_session(request, work), dumps=_dumps)
 
 
-async def post_note(request: web.Request) -> web.Response:
-    member = await _staff(request, "agent")
-    body = await _json_body(request)
+def _required_note(body: dict, what: str) -> str:
     note = body.get("note")
     if not isinstance(note, str) or not note.strip():
-        raise _error(400, "'note' (a non-empty string) is required")
+        raise _error(400, f"'note' ({what}) is required")
+    return note
+
+
+async def post_note(request: web.Request) -> web.Response:
+    member = await _staff(request, "agent")
+    note = _required_note(await _json_body(request), "a non-empty string")
     number = request.match_info["number"]
 
     def work(session: Session) -> dict:
@@ -202,10 +206,7 @@ async def post_note(request: web.Request) -> web.Response:
 
 async def post_extension(request: web.Request) -> web.Response:
     member = await _staff(request, "agent")
-    body = await _json_body(request)
-    note = body.get("note")
-    if not isinstance(note, str) or not note.strip():
-        raise _error(400, "'note' (the reason for the extension) is required")
+    note = _required_note(await _json_body(request), "the reason for the extension")
     number = request.match_info["number"]
 
     def work(session: Session) -> dict:
