@@ -98,3 +98,14 @@ class SearchDoc(Base):
     description = Column(Text, nullable=False, default="")
     fields = Column(Text, nullable=False, default="")
     fuzzy = Column(Text, nullable=False, default="")  # pinyin of title/keyword words: typo & homophone recall
+
+
+class CatalogVersion(Base):
+    """One row: `version` is raised by triggers with every catalogue change (migration 0004_search_speed);
+    `token` is random per database.  Per-process search caches are keyed by (token, version)."""
+
+    __tablename__ = "catalog_version"
+
+    id = Column(Integer, primary_key=True)
+    version = Column(BigInteger, nullable=False)
+    token = Column(String(32), nullable=False)

@@ -46,9 +46,11 @@ from datetime import date
 from itertools import combinations
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from catalog_index.analysis import Analyzer, get_analyzer, is_cjk, normalize, pinyin_key
+from catalog_index.columns import Snapshot, snapshot
 from catalog_index.departments import alias_table, resolve
 from catalog_index.models import CATEGORIES, DISTRICTS, FORMATS, OPEN_TYPES, SHARE_TYPES, Dataset
 from catalog_index.store import dataset_record
@@ -339,14 +341,6 @@ class Matches:
     filters: dict[str, Any]
     coverage: float = 1.0
 
-    def clauses(self, extra_join: str = "") -> tuple[str, dict[str, Any]]:
-        params: dict[str, Any] = {}
-        where = _filter_sql(self.filters, params)
-        if self.expr is None:
-            return f"FROM datasets d {extra_join} WHERE 1=1{where}", params
-        params["expr"] = self.expr
-        return f"FROM dataset_fts {_JOIN} {extra_join} WHERE dataset_fts MATCH :expr{where}", params
-
 
 def _exists(session: Session, expr: str, filters: dict[str, Any]) -> bool:
     params: dict[str, Any] = {"expr": expr}
@@ -373,37 +367,84 @@ def _match(session: Session, groups: list[Group], filters: dict[str, Any]) -> Ma
 # ---------------------------------------------------------------- results
 
 
-def _facets(session: Session, matches: Matches | None, names: dict[str, str]) -> tuple[int, dict[str, list[dict]]]:
-    """(number of matches, facet counts), aggregated by SQLite."""
-    counts: dict[str, dict[Any, int]] = {f: {} for f in FACETS}
-    total = 0
-    if matches is not None:
-        from_where, params = matches.clauses()
-        sql = f"SELECT {_FACET_COLUMNS}, d.formats, count(*) {from_where} GROUP BY {_FACET_COLUMNS}, d.formats"
-        for code, district, category, open_type, share_type, has_api, formats, n in _sql(session, sql, params):
-            total += n
-            for facet, value in (("department", names.get(code, code)), ("district", district),
-                                 ("category", category), ("open_type", open_type), ("share_type", share_type),
-                                 ("has_api", bool(has_api)), *(("format", f) for f in _formats(formats))):
-                counts[facet][value] = counts[facet].get(value, 0) + n
-    facets = {facet: [{"name": k, "count": v} for k, v in sorted(values.items(), key=lambda kv: (-kv[1], str(kv[0])))]
-              for facet, values in counts.items()}
-    return total, facets
+def _matched(session: Session, snap: Snapshot, matches: Matches | None,
+             with_rank: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(rowids of the matches that pass the filters, ascending; their BM25 ranks when `with_rank`).  One
+    full-text pass; filters are checked against the snapshot's columns instead of joined rows."""
+    if matches is None:
+        return np.zeros(0, dtype=np.int64), None
+    keep = snap.mask(matches.filters)
+    if matches.expr is None:
+        return np.flatnonzero(keep), None
+    rowids, ranks = snap.match_lists.get((matches.expr, with_rank),
+                                         lambda: _full_text(session, matches.expr, with_rank),
+                                         cost=lambda found: len(found[0]))
+    inside = rowids < snap.size
+    passing = np.zeros(len(rowids), dtype=bool)
+    passing[inside] = keep[rowids[inside]]
+    return rowids[passing], (ranks[passing] if ranks is not None else None)
 
 
-def _page(session: Session, matches: Matches, sort: str, phrase: str, full: str, offset: int, limit: int) -> list:
-    """One page of light rows, best first: exact title, title containing the phrase, then BM25 (or by date)."""
-    from_where, params = matches.clauses()
-    params.update({"phrase": phrase, "full": full, "limit": limit, "offset": offset})
-    if matches.expr is None or sort == "updated":
-        rank, order = "0.0", "d.updated DESC, d.id"
+def _full_text(session: Session, expr: str, with_rank: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(rowids, BM25 ranks or None) of every document matching the FTS5 expression: one pass, no joins.
+    Memoised per catalogue version by `_matched` (paging and refining a query reuse it)."""
+    rank = f", {_BM25}" if with_rank else ""
+    cursor = session.connection().connection.cursor()
+    try:
+        found = cursor.execute(f"SELECT rowid{rank} FROM dataset_fts WHERE dataset_fts MATCH ?", (expr,)).fetchall()
+    finally:
+        cursor.close()
+    rowids = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
+    ranks = np.fromiter((r[1] for r in found), dtype=np.float64, count=len(found)) if with_rank else None
+    return rowids, ranks
+
+
+def _facets(snap: Snapshot, rows: np.ndarray, names: dict[str, str]) -> dict[str, list[dict]]:
+    """Facet counts over the matching rowids, from the snapshot's columns."""
+    counts = snap.facets(rows)
+    departments: dict[str, int] = {}
+    for code, n in counts.pop("department").items():
+        departments[names.get(code, code)] = departments.get(names.get(code, code), 0) + n
+    counts["department"] = departments
+    return {facet: [{"name": k, "count": v} for k, v in sorted(counts[facet].items(),
+                                                                 key=lambda kv: (-kv[1], str(kv[0])))]
+            for facet in FACETS}
+
+
+def _page(session: Session, snap: Snapshot, rows: np.ndarray, ranks: np.ndarray | None, phrase: str, full: str,
+          offset: int, limit: int) -> list[dict]:
+    """One page of light rows, best first: exact title, title containing the phrase, then BM25 (then id); or,
+    without ranks (no text, or sort=updated), by update date, newest first, then id."""
+    if ranks is None:
+        order = np.lexsort((snap.id_order[rows], -snap.updated[rows]))
     else:
-        rank = _BM25
-        order = ("CASE WHEN s.title_norm IN (:phrase, :full) THEN 0 WHEN length(:phrase) >= 2 AND "
-                 "instr(s.title_norm, :phrase) > 0 THEN 1 ELSE 2 END, rank, d.id")
-    sql = (f"SELECT d.id, d.title, d.formats, {_FACET_COLUMNS}, d.updated, {rank} AS rank {from_where} "
-           f"ORDER BY {order} LIMIT :limit OFFSET :offset")
-    return _sql(session, sql, params)
+        titles = snap.titles
+        tier = np.full(len(rows), 2, dtype=np.int8)
+        if len(phrase) >= 2:
+            tier[np.fromiter((phrase in titles[r] for r in rows.tolist()), dtype=bool, count=len(rows))] = 1
+        exact = snap.by_title.get(phrase, []) + (snap.by_title.get(full, []) if full != phrase else [])
+        if exact:
+            tier[np.isin(rows, exact)] = 0
+        order = np.lexsort((snap.id_order[rows], ranks, tier))
+    chosen = order[offset:offset + limit]
+    if not len(chosen):
+        return []
+    page_ids = rows[chosen].tolist()
+    rank_of = dict(zip(page_ids, ranks[chosen].tolist() if ranks is not None else [0.0] * len(page_ids),
+                       strict=True))
+    marks = ", ".join("?" * len(page_ids))
+    cursor = session.connection().connection.cursor()
+    try:
+        found = cursor.execute(f"SELECT s.rowid, d.id, d.title, d.formats, {_FACET_COLUMNS}, d.updated "
+                               f"FROM search_docs s CROSS JOIN datasets d ON d.id = s.dataset_id "
+                               f"WHERE s.rowid IN ({marks})", page_ids).fetchall()
+    finally:
+        cursor.close()
+    by_rowid = {r[0]: r for r in found}
+    keys = ("id", "title", "formats", "department_code", "district", "category", "open_type", "share_type",
+            "has_api", "updated")
+    return [{**dict(zip(keys, by_rowid[r][1:], strict=True)), "rank": rank_of[r]}
+            for r in page_ids if r in by_rowid]
 
 
 def _formats(value: Any) -> list[str]:
@@ -455,43 +496,52 @@ def search(session: Session, q: str = "", *, department: str | None = None, dist
                                         "format": format, "has_api": has_api, "open_type": open_type,
                                         "share_type": share_type})
     analyzer = get_analyzer()
-    departments = alias_table(session)
-    rest, from_text = understand(session, q, departments)
+    snap = snapshot(session)
+    departments = snap.departments
+    rest, from_text = snap.memo(("understand", q), lambda: understand(session, q, departments))
     from_text = {k: v for k, v in from_text.items() if k not in explicit}
-    matches, groups = _run(session, analyzer, rest, {**explicit, **from_text}, bool(from_text))
+    with_rank = sort == "relevance"
+    matches, groups = _run(session, snap, analyzer, rest, {**explicit, **from_text}, bool(from_text))
     names = {ref.code: ref.name for ref in departments.values()}
-    count, facets = _facets(session, matches, names)
+    matched, ranks = _matched(session, snap, matches, with_rank)
     applied = from_text
-    if not count and from_text:  # nothing has all the filters read from the text: search without them
-        matches, groups = _run(session, analyzer, rest, explicit, False)
-        count, facets = _facets(session, matches, names)
+    if not len(matched) and from_text:  # nothing has all the filters read from the text: search without them
+        matches, groups = _run(session, snap, analyzer, rest, explicit, False)
+        matched, ranks = _matched(session, snap, matches, with_rank)
         applied = {}
+    count = len(matched)
+    facets = _facets(snap, matched, names)
     phrase = "".join(_words(analyzer, rest))
     full = normalize(q).replace(" ", "")
     terms = [t for g in groups for t in g.highlight]
-    page_rows = _page(session, matches, sort, phrase, full, (page - 1) * rows, rows) if count else []
+    page_rows = _page(session, snap, matched, ranks, phrase, full, (page - 1) * rows, rows) if count else []
     results = [_result_dict(row, names, terms) for row in page_rows]
     low = bool(q.strip()) and bool(groups) and (not count or matches.coverage < COVERAGE_MIN)
     return SearchResult(count, page, rows, low, results, facets, applied)
 
 
-def _run(session: Session, analyzer: Analyzer, rest: str, filters: dict[str, Any],
+def _run(session: Session, snap: Snapshot, analyzer: Analyzer, rest: str, filters: dict[str, Any],
          filters_from_text: bool) -> tuple[Matches | None, list[Group]]:
-    words = _content_words(analyzer, rest, keep_generic=not filters_from_text)
-    if not words:
-        return Matches(None, filters), []
-    total_docs = _sql(session, "SELECT max(rowid) FROM search_docs")[0][0] or 0  # ≈ count, O(1)
-    groups = _groups(session, analyzer, words, total_docs)
-    return _match(session, groups, filters), groups
+    """The matching set and query groups, memoised per catalogue version (the analysis and the relaxation
+    probes depend only on the text, the filters and the catalogue)."""
+    def compute() -> tuple[Matches | None, list[Group]]:
+        words = _content_words(analyzer, rest, keep_generic=not filters_from_text)
+        if not words:
+            return Matches(None, filters), []
+        total_docs = _sql(session, "SELECT max(rowid) FROM search_docs")[0][0] or 0  # ≈ count, O(1)
+        groups = _groups(session, analyzer, words, total_docs)
+        return _match(session, groups, filters), groups
+
+    return snap.memo(("run", rest, tuple(sorted(filters.items())), filters_from_text), compute)
 
 
-def _result_dict(row, names: dict[str, str], terms: list[str]) -> dict:  # noqa: ANN001
+def _result_dict(row: dict, names: dict[str, str], terms: list[str]) -> dict:
     return {
-        "id": row.id, "title": row.title, "department": names.get(row.department_code, row.department_code),
-        "category": row.category, "open_type": row.open_type, "share_type": row.share_type,
-        "formats": _formats(row.formats), "has_api": bool(row.has_api), "district": row.district,
-        "updated": _as_date(row.updated), "score": round(-float(row.rank), 4) + 0.0,
-        "highlight": _highlight(row.title, terms),
+        "id": row["id"], "title": row["title"],
+        "department": names.get(row["department_code"], row["department_code"]), "category": row["category"],
+        "open_type": row["open_type"], "share_type": row["share_type"], "formats": _formats(row["formats"]),
+        "has_api": bool(row["has_api"]), "district": row["district"], "updated": _as_date(row["updated"]),
+        "score": round(-float(row["rank"]), 4) + 0.0, "highlight": _highlight(row["title"], terms),
     }
 
 

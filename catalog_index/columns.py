@@ -1,0 +1,194 @@
+"""The search's per-process snapshot of the catalogue: compact columns keyed by full-text rowid, and caches.
+
+Filtering, facet counting and ordering used to join every full-text match to `search_docs` and `datasets`
+(two B-tree lookups and a wide row per match).  Instead each process keeps, per database, a `Snapshot` of what
+those steps need, one numpy array per attribute indexed by the FTS rowid (= `search_docs.rowid`):
+
+* `codes[name]`: the facet value's index in `values[name]` (department code, district, category, open type,
+  share type, has_api), -1 for rowids without a dataset;
+* `formats`: a bit mask over `models.FORMATS`; `updated`: the date ordinal (-1 = none); `id_order`: the rank
+  of the dataset id (the final tie-break, as `ORDER BY d.id`); `titles` / `by_title`: normalised titles for
+  the "exact title" and "title contains the query" ranking tiers.
+
+A snapshot belongs to one catalogue version: the `catalog_version` row (migration 0004_search_speed) is raised
+by triggers in the same transaction as every catalogue change and carries a random per-database token.
+`snapshot(session)` reads (token, version) in the session's own transaction and rebuilds the snapshot when it
+changed, so a query never mixes a new index with old columns.  The snapshot also holds the department alias
+table and a small LRU `memo` for query analysis (`catalog_index.search` caches the text understanding and the
+matching-subset choice there); both go away with the version.  About 30 bytes + one title per dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from catalog_index.departments import DepartmentRef, alias_table
+from catalog_index.models import FORMATS
+
+CODED = ("department", "district", "category", "open_type", "share_type", "has_api")
+FORMAT_BIT = {f: 1 << i for i, f in enumerate(FORMATS)}
+MEMO_SIZE = 2048  # memoised query analyses per catalogue version
+MATCH_CACHE_ROWS = 2_000_000  # rowids kept in memoised full-text match lists (16 bytes each with the rank)
+
+_LOAD = ("SELECT s.rowid, d.id, s.title_norm, d.department_code, d.district, d.category, d.open_type, "
+         "d.share_type, d.has_api, d.formats, d.updated FROM search_docs s JOIN datasets d ON d.id = s.dataset_id")
+
+
+@dataclass
+class Snapshot:
+    key: tuple[str, int]  # (token, version) of catalog_version
+    departments: dict[str, DepartmentRef]  # alias → department (departments.alias_table)
+    values: dict[str, list]  # facet → its distinct values; codes index into these
+    codes: dict[str, np.ndarray]
+    formats: np.ndarray
+    updated: np.ndarray
+    id_order: np.ndarray
+    titles: list[str]
+    by_title: dict[str, list[int]]
+    present: np.ndarray
+    analyses: Lru = field(default_factory=lambda: Lru(MEMO_SIZE))
+    match_lists: Lru = field(default_factory=lambda: Lru(MATCH_CACHE_ROWS))
+
+    @property
+    def size(self) -> int:
+        return len(self.present)
+
+    def mask(self, filters: dict[str, Any]) -> np.ndarray:
+        """Boolean array over rowids: datasets passing every filter (canonical values, see search)."""
+        keep = self.present.copy()
+        for name, value in filters.items():
+            if name == "format":
+                keep &= (self.formats & FORMAT_BIT.get(value, 0)) != 0
+                continue
+            value = bool(value) if name == "has_api" else value
+            try:
+                index = self.values[name].index(value)
+            except ValueError:
+                return np.zeros(self.size, dtype=bool)
+            keep &= self.codes[name] == index
+        return keep
+
+    def facets(self, rows: np.ndarray) -> dict[str, dict[Any, int]]:
+        """value → count per facet over `rows` (rowids), zero counts left out; formats per format."""
+        counts: dict[str, dict[Any, int]] = {}
+        for name in CODED:
+            values = self.values[name]
+            tally = np.bincount(self.codes[name][rows], minlength=len(values)) if len(rows) else []
+            counts[name] = {values[i]: int(n) for i, n in enumerate(tally) if n}
+        masks = self.formats[rows]
+        counts["format"] = {f: n for f, bit in FORMAT_BIT.items() if (n := int(np.count_nonzero(masks & bit)))}
+        return counts
+
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """compute() once per key for this catalogue version (query analysis; LRU of MEMO_SIZE)."""
+        return self.analyses.get(key, compute)
+
+
+class Lru:
+    """A thread-safe least-recently-used cache bounded by the total `cost` of its values.  Values are shared
+    between threads and must not be mutated.  Two threads may compute the same missing key at once; the
+    results are equal, one is kept."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self.total = 0
+        self.lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any], cost: Callable[[Any], int] = lambda _v: 1) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key][0]
+        value = compute()
+        size = cost(value)
+        if not enabled or size > self.capacity:
+            return value
+        with self.lock:
+            if key not in self.items:
+                self.items[key] = (value, size)
+                self.total += size
+            while self.total > self.capacity:
+                _key, (_value, dropped) = self.items.popitem(last=False)
+                self.total -= dropped
+        return value
+
+
+enabled = True  # False: nothing is memoised (benchmarks.search_bench --cold measures the uncached path)
+
+
+_snapshots: dict[str, Snapshot] = {}
+_build_lock = threading.Lock()
+
+
+def snapshot(session: Session) -> Snapshot:
+    """The snapshot of the catalogue as this session's transaction sees it (rebuilt after any change)."""
+    conn = session.connection()
+    token, version = conn.exec_driver_sql("SELECT token, version FROM catalog_version WHERE id = 1").one()
+    url = str(conn.engine.url)
+    snap = _snapshots.get(url)
+    if snap is not None and snap.key == (token, version):
+        return snap
+    with _build_lock:
+        snap = _snapshots.get(url)
+        if snap is None or snap.key != (token, version):
+            snap = _build(session, (token, version))
+            _snapshots[url] = snap
+    return snap
+
+
+def _build(session: Session, key: tuple[str, int]) -> Snapshot:
+    cursor = session.connection().connection.cursor()
+    try:
+        rows = cursor.execute(_LOAD).fetchall()
+        size = cursor.execute("SELECT coalesce(max(rowid), 0) + 1 FROM search_docs").fetchone()[0]
+    finally:
+        cursor.close()
+    present = np.zeros(size, dtype=bool)
+    values: dict[str, list] = {name: [] for name in CODED}
+    index: dict[str, dict] = {name: {} for name in CODED}
+    codes = {name: np.full(size, -1, dtype=np.int32) for name in CODED}
+    formats = np.zeros(size, dtype=np.uint8)
+    updated = np.full(size, -1, dtype=np.int32)
+    titles = [""] * size
+    by_title: dict[str, list[int]] = {}
+    mask_of: dict[Any, int] = {}
+    ordinal_of: dict[Any, int] = {}
+    rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    present[rowids] = True
+    for name, column in zip(CODED, range(3, 9), strict=True):
+        seen, found = index[name], values[name]
+        column_codes = []
+        for row in rows:
+            value = bool(row[column]) if name == "has_api" else row[column]
+            code = seen.get(value)
+            if code is None:
+                code = seen[value] = len(found)
+                found.append(value)
+            column_codes.append(code)
+        codes[name][rowids] = column_codes
+    for row in rows:
+        rowid, raw_formats, raw_updated = row[0], row[9], row[10]
+        titles[rowid] = row[2]
+        by_title.setdefault(row[2], []).append(rowid)
+        if raw_formats not in mask_of:
+            listed = json.loads(raw_formats) if isinstance(raw_formats, str) else list(raw_formats or [])
+            mask_of[raw_formats] = sum(FORMAT_BIT.get(f, 0) for f in set(listed))
+        formats[rowid] = mask_of[raw_formats]
+        if raw_updated not in ordinal_of:
+            day = raw_updated if isinstance(raw_updated, date) or raw_updated is None else date.fromisoformat(raw_updated)
+            ordinal_of[raw_updated] = -1 if day is None else day.toordinal()
+        updated[rowid] = ordinal_of[raw_updated]
+    id_order = np.full(size, -1, dtype=np.int32)
+    by_id = sorted(range(len(rows)), key=lambda i: rows[i][1])
+    id_order[rowids[by_id]] = np.arange(len(rows), dtype=np.int32)
+    return Snapshot(key, alias_table(session), values, codes, formats, updated, id_order, titles, by_title, present)
