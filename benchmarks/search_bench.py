@@ -1,12 +1,18 @@
 """Search speed: index build time, database size and query latency at 10k / 100k (/ 1M) datasets.
 
     python -m benchmarks.search_bench [--scales 10000,100000] [--with-1m] [--queries N] [--http-requests N]
+                                      [--workdir DIR [--reuse]] [--cold]
 
 For each scale: a synthetic catalogue (benchmarks.search_synth) is loaded into a fresh SQLite database with
 `catalog_index.ingest.load_files` (validation, segmentation, FTS5 indexing: the build time), then the
 development query set (benchmarks/search_queries.yml, plus filtered variants) is run in-process through
 `catalog_index.search.search` and over HTTP against the real web app (web.app.create_app with the catalogue API)
 in its own process on loopback, with 16 concurrent aiohttp clients.  Prints one table; nothing is asserted.
+
+The query mix repeats, so after the first round the per-catalogue-version memos of `catalog_index.columns`
+(query analysis, full-text match lists) answer most of the work, as they do for paging and refining in real
+use; `--cold` switches them off (in-process and in the server) to measure the uncached path.  `--reuse` keeps
+an existing database in --workdir instead of rebuilding it (no build time is reported then).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from sqlalchemy import text
 
 import settings
 from benchmarks.search_synth import DEPARTMENTS, synthesize
+from catalog_index import columns
 from catalog_index.db import engine, migrate, session_scope
 from catalog_index.ingest import load_files
 from catalog_index.search import search
@@ -37,6 +44,8 @@ CONCURRENCY = 16
 SERVER = """
 import sys
 from aiohttp import web
+from catalog_index import columns
+columns.enabled = sys.argv[3] != "cold"
 from web.app import create_app
 from web.api_datasets import setup_routes
 app = create_app(sys.argv[1])
@@ -112,10 +121,10 @@ async def _http(port: int, mix: list[dict], total: int) -> tuple[list[float], fl
     return times, total / elapsed
 
 
-def over_http(url: str, mix: list[dict], total: int) -> tuple[list[float], float]:
+def over_http(url: str, mix: list[dict], total: int, cold: bool = False) -> tuple[list[float], float]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(settings.ROOT)}
-    server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port)], env=env, cwd=settings.ROOT,
+    server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port), "cold" if cold else "warm"], env=env, cwd=settings.ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 60
@@ -133,21 +142,28 @@ def over_http(url: str, mix: list[dict], total: int) -> tuple[list[float], float
         server.wait(timeout=30)
 
 
-def run_scale(n: int, workdir: Path, mix: list[dict], queries: int, requests: int) -> dict:
-    catalogue = synthesize(n, workdir / f"synthetic_{n}.jsonl")
+def run_scale(n: int, workdir: Path, mix: list[dict], queries: int, requests: int, reuse: bool = False,
+              cold: bool = False) -> dict:
     db_path = workdir / f"bench_{n}.db"
     url = f"sqlite:///{db_path}"
+    build = None
+    if not (reuse and db_path.exists()):
+        for old in workdir.glob(db_path.name + "*"):
+            old.unlink()
+        catalogue = synthesize(n, workdir / f"synthetic_{n}.jsonl")
+        migrate(url)
+        started = time.perf_counter()
+        report = load_files([DEPARTMENTS, catalogue], url, progress=True)
+        build = time.perf_counter() - started
+        catalogue.unlink()
+        if report.errors:
+            raise SystemExit("\n".join(report.errors[:20]))
     migrate(url)
-    started = time.perf_counter()
-    report = load_files([DEPARTMENTS, catalogue], url, progress=True)
-    build = time.perf_counter() - started
-    if report.errors:
-        raise SystemExit("\n".join(report.errors[:20]))
     with session_scope(url) as session:
         count = session.execute(text("SELECT count(*) FROM datasets")).scalar()
+    columns.enabled = not cold
     local = in_process(url, mix, queries)
-    http, throughput = over_http(url, mix, requests)
-    catalogue.unlink()
+    http, throughput = over_http(url, mix, requests, cold)
     return {"n": count, "build": build, "size": db_size(db_path), "p50": percentile(local, 50),
             "p99": percentile(local, 99), "mean": statistics.mean(local), "http_p50": percentile(http, 50),
             "http_p99": percentile(http, 99), "rps": throughput}
@@ -160,6 +176,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000, help="in-process searches per scale")
     parser.add_argument("--http-requests", type=int, default=2000, help="HTTP requests per scale")
     parser.add_argument("--workdir", type=Path, help="keep databases here (default: a temporary directory)")
+    parser.add_argument("--reuse", action="store_true", help="use a database already in --workdir (no build)")
+    parser.add_argument("--cold", action="store_true", help="switch off the per-version search memos")
     args = parser.parse_args()
     scales = [int(s) for s in args.scales.split(",") if s] + ([1_000_000] if args.with_1m else [])
     mix = query_mix()
@@ -169,15 +187,17 @@ def main() -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         for n in scales:
             print(f"-- {n} datasets", file=sys.stderr, flush=True)
-            rows.append(run_scale(n, workdir, mix, args.queries, args.http_requests))
+            rows.append(run_scale(n, workdir, mix, args.queries, args.http_requests, args.reuse, args.cold))
     print(f"\nsearch benchmark: {len(mix)} distinct queries; in-process {args.queries} searches; HTTP "
-          f"{args.http_requests} requests with {CONCURRENCY} concurrent clients; {os.cpu_count()} CPU(s)")
+          f"{args.http_requests} requests with {CONCURRENCY} concurrent clients; {os.cpu_count()} CPU(s); "
+          f"memos {'off (--cold)' if args.cold else 'on'}; load average {os.getloadavg()[0]:.2f}")
     header = (f"{'datasets':>9} {'build s':>8} {'DB MB':>7} {'inproc p50 ms':>14} {'inproc p99 ms':>14} "
               f"{'http p50 ms':>12} {'http p99 ms':>12} {'http req/s':>11}")
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['n']:>9} {r['build']:>8.1f} {r['size'] / 1e6:>7.1f} {r['p50']:>14.2f} {r['p99']:>14.2f} "
+        build = "-" if r["build"] is None else f"{r['build']:.1f}"
+        print(f"{r['n']:>9} {build:>8} {r['size'] / 1e6:>7.1f} {r['p50']:>14.2f} {r['p99']:>14.2f} "
               f"{r['http_p50']:>12.2f} {r['http_p99']:>12.2f} {r['rps']:>11.0f}")
 
 

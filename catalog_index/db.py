@@ -6,7 +6,10 @@ SQLAlchemy 1.4 is used in 2.0 style (`future=True`, `select()`).
 
 SQLite (the embedded default) gets foreign keys, WAL, a busy timeout and real transactions: pysqlite's own
 implicit transaction handling is switched off and `BEGIN` is emitted by SQLAlchemy, so DDL and the search-index
-triggers take part in the same transaction as the data.
+triggers take part in the same transaction as the data.  A SQLite file is reached through a small pool of
+connections (each used by one thread at a time), so a request does not pay for opening the file, mapping it and
+setting the pragmas again (≈1.5 ms); an in-memory database keeps SQLAlchemy's default.  Whoever deletes and
+re-creates a database file at the same path must `engine(url).dispose()` first.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, declarative_base
+from sqlalchemy.pool import QueuePool
 
 import settings
 
@@ -64,7 +68,12 @@ def engine(url: str | None = None) -> Engine:
     with _lock:
         eng = _engines.get(key)
         if eng is None:
-            eng = create_engine(key, future=True)
+            parsed = make_url(key)
+            if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+                eng = create_engine(key, future=True, poolclass=QueuePool, pool_size=8, max_overflow=24,
+                                    connect_args={"check_same_thread": False})
+            else:
+                eng = create_engine(key, future=True)
             if eng.dialect.name == "sqlite":
                 _setup_sqlite(eng)
             _engines[key] = eng

@@ -19,9 +19,15 @@ Pipeline for `search(session, q, …)`:
 4. Rank: an exact title match first, then titles containing the query phrase, then FTS5 BM25 with field
    weights title 10 > keywords 6 > department 3 > description 2 > fields 1 (BM25F-style: per-column BM25
    summed with weights).  `sort="updated"` orders by update date instead.  Facets (department, district,
-   category, format, open_type, share_type, has_api) are counted over all matches after filters, by SQLite
-   (GROUP BY), and the page is cut by SQL (ORDER BY … LIMIT/OFFSET), so Python work does not grow with the
-   number of matches.
+   category, format, open_type, share_type, has_api) are counted over all matches after filters.
+
+Speed: a query makes one full-text pass, `SELECT rowid, bm25(…) FROM dataset_fts WHERE … MATCH …`, with no
+joins (rowids only for `sort="updated"`).  Filters, facet counts and the ordering (tiers, BM25, date, id) are
+computed on the process's `catalog_index.columns.Snapshot`, numpy columns indexed by FTS rowid; only the page's
+rows are read from `datasets`.  The snapshot belongs to one catalogue version (a counter kept by triggers in
+the same transaction as every change) and memoises per version the text understanding, the groups with the
+chosen matching subset (`_run`) and full-text match lists (`_matched`), so paging or refining a query costs
+no full-text work.  Relaxation probes (`_exists`) are `LIMIT 1` queries.
 
 Index and PostgreSQL: the portable half of the index is `search_docs`, pre-segmented text per field written in
 the same transaction as the dataset (`catalog_index.store`).  On SQLite an external-content FTS5 table over it
@@ -31,8 +37,8 @@ setweight(to_tsvector('simple', department || ' ' || description), 'C') || setwe
 fields || ' ' || fuzzy), 'D')` with a GIN index ('simple' keeps our jieba tokens as they are); the group
 expression becomes a `to_tsquery('simple', …)` with `&`/`|`, ranking `ts_rank(tsv, query, '{0.1,0.2,0.6,1.0}')`,
 and document frequencies come from `ts_stat` materialised into a small term table instead of fts5vocab.
-Everything but the SQL strings (`_document_frequency`, `Matches.clauses`, `_exists`, `_facets`, `_page`)
-stays the same.
+Everything but the SQL strings (`_document_frequency`, `_exists`, `_full_text`, the page read in `_page`, the
+snapshot load) stays the same.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Catalogue HTTP API: GET /api/datasets, GET /api/datasets/{id}, GET /api/departments.
 
 The database URL is `app["db_url"]` when set, else settings.  Queries run in the default thread-pool executor
-so that the event loop never waits on SQLite.  Errors are JSON: 400 `{"error": …, "parameter": name}` for a
+so that the event loop never waits on SQLite.  Search responses are cached per process as JSON text, keyed by
+(database, catalogue version, parameters): the version (`catalog_index.columns`) is read in the request's own
+transaction, so a cached answer is never older than the catalogue it is served from.  Errors are JSON: 400 `{"error": …, "parameter": name}` for a
 bad parameter, 404 for an unknown dataset id.
 """
 
@@ -13,14 +15,17 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.orm import Session
 
 import settings
+from catalog_index import columns
 from catalog_index.db import session_scope
 from catalog_index.departments import list_departments
 from catalog_index.search import InvalidParameter, get_dataset, search
 
 FILTERS = ("department", "district", "category", "format", "has_api", "open_type", "share_type")
 KNOWN_PARAMS = {"q", "sort", "page", "rows", *FILTERS}
+RESPONSES = columns.Lru(2048)  # (url, (token, version), parameters) → JSON text of a search result
 
 
 def _db_url(request: web.Request) -> str:
@@ -51,11 +56,18 @@ async def list_datasets(request: web.Request) -> web.Response:
     kwargs["sort"] = params.get("sort") or "relevance"
     kwargs["page"] = params.get("page") or 1
     kwargs["rows"] = params.get("rows") or 10
+    q = params.get("q", "")
+    url = _db_url(request)
+
+    def cached_search(session: Session) -> str:
+        key = (url, columns.snapshot(session).key, q, tuple(sorted((k, str(v)) for k, v in kwargs.items())))
+        return RESPONSES.get(key, lambda: _dumps(search(session, q, **kwargs).to_dict()))
+
     try:
-        result = await _in_thread(request, search, params.get("q", ""), **kwargs)
+        body = await _in_thread(request, cached_search)
     except InvalidParameter as exc:
         return _bad(exc.param, exc.message)
-    return web.json_response(result.to_dict(), dumps=_dumps)
+    return web.Response(text=body, content_type="application/json")
 
 
 async def show_dataset(request: web.Request) -> web.Response:

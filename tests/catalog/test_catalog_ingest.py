@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 import settings
-from catalog_index.db import migrate, session_scope
+from catalog_index.db import engine, migrate, session_scope
 from catalog_index.ingest import load_files, validate_dataset
 from catalog_index.models import Dataset, Department, SearchDoc
 from catalog_index.search import search
@@ -220,3 +220,36 @@ def test_dataset_and_index_entry_share_one_transaction(tmp_path):
     with session_scope(url) as s:
         assert s.get(Dataset, "JTW-9001") is None
         assert s.execute(text("SELECT count(*) FROM dataset_fts WHERE dataset_fts MATCH '电单车'")).scalar() == 0
+
+
+def test_search_caches_follow_every_catalogue_change(tmp_path):
+    """The per-process snapshot and memos (catalog_index.columns) are per catalogue version: a repeated query
+    sees updated filters and facets, deletions, and a database re-created at the same path."""
+    url = fresh_db(tmp_path)
+    path = tmp_path / "one.jsonl"
+    write_jsonl(path, [record()])
+    load_files([DEPARTMENTS, path], url, progress=False)
+    with session_scope(url) as s:
+        first = search(s, "电单车", district="市本级")
+        assert [r["id"] for r in first.results] == ["JTW-9001"]
+        assert first.facets["format"] == [{"name": "API", "count": 1}, {"name": "CSV", "count": 1}]
+    write_jsonl(path, [record(district="花溪区", formats=["JSON"], has_api=False)])
+    load_files([path], url, progress=False)
+    with session_scope(url) as s:
+        assert search(s, "电单车", district="市本级").count == 0
+        moved = search(s, "电单车", district="花溪区")
+        assert moved.facets["format"] == [{"name": "JSON", "count": 1}]
+        assert moved.facets["has_api"] == [{"name": False, "count": 1}]
+        assert moved.results[0]["formats"] == ["JSON"]
+    with session_scope(url) as s:
+        s.delete(s.get(Dataset, "JTW-9001"))
+    with session_scope(url) as s:
+        assert search(s, "电单车").count == 0
+    engine(url).dispose()
+    for old in tmp_path.glob("catalog.db*"):
+        old.unlink()
+    url = fresh_db(tmp_path)
+    write_jsonl(path, [record(id="JTW-9002")])
+    load_files([DEPARTMENTS, path], url, progress=False)
+    with session_scope(url) as s:
+        assert [r["id"] for r in search(s, "电单车").results] == ["JTW-9002"]
