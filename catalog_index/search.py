@@ -229,14 +229,13 @@ def _all_of(words: list[str]) -> str:
     return _quote(words[0]) if len(words) == 1 else "(" + " AND ".join(_quote(w) for w in words) + ")"
 
 
-def _groups(session: Session, analyzer: Analyzer, words: list[str], total_docs: int) -> list[Group]:
-    """Query groups for the content words (see the module docstring)."""
-    df_cache: dict[str, int] = {}
+def _groups(session: Session, snap: Snapshot, analyzer: Analyzer, words: list[str],
+            total_docs: int) -> list[Group]:
+    """Query groups for the content words (see the module docstring).  Document frequencies are memoised per
+    catalogue version: a fts5vocab lookup reads the term's whole doclist."""
 
     def df(term: str) -> int:
-        if term not in df_cache:
-            df_cache[term] = _document_frequency(session, term)
-        return df_cache[term]
+        return snap.memo(("df", term), lambda: _document_frequency(session, term))
 
     def idf(n: int) -> float:
         return math.log(1 + (total_docs - n + 0.5) / (n + 0.5))
@@ -535,7 +534,7 @@ def _run(session: Session, snap: Snapshot, analyzer: Analyzer, rest: str, filter
         if not words:
             return Matches(None, filters), []
         total_docs = _sql(session, "SELECT max(rowid) FROM search_docs")[0][0] or 0  # ≈ count, O(1)
-        groups = _groups(session, analyzer, words, total_docs)
+        groups = _groups(session, snap, analyzer, words, total_docs)
         return _match(session, groups, filters), groups
 
     return snap.memo(("run", rest, tuple(sorted(filters.items())), filters_from_text), compute)
