@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from catalog_index.db import engine
 from catalog_index.departments import DepartmentRef, alias_table
 from catalog_index.models import FORMATS
 
@@ -105,6 +106,14 @@ class Lru:
         self.total = 0
         self.lock = threading.Lock()
 
+    def peek(self, key: Hashable) -> Any:
+        """The cached value of `key`, or None."""
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key][0]
+        return None
+
     def get(self, key: Hashable, compute: Callable[[], Any], cost: Callable[[Any], int] = lambda _v: 1) -> Any:
         with self.lock:
             if key in self.items:
@@ -145,6 +154,19 @@ def snapshot(session: Session) -> Snapshot:
             snap = _build(session, (token, version))
             _snapshots[url] = snap
     return snap
+
+
+def catalogue_key(url: str | None = None) -> tuple[str, int]:
+    """(token, version) of the catalogue at `url` now, read on a pooled connection without an ORM session (for
+    a cache check before any work; whatever is then computed must key itself by `snapshot(session).key`)."""
+    raw = engine(url).raw_connection()
+    try:
+        cursor = raw.cursor()
+        token, version = cursor.execute("SELECT token, version FROM catalog_version WHERE id = 1").fetchone()
+        cursor.close()
+    finally:
+        raw.close()
+    return token, version
 
 
 def _build(session: Session, key: tuple[str, int]) -> Snapshot:

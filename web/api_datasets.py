@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.orm import Session
 
 import settings
 from catalog_index import columns
@@ -59,12 +58,18 @@ async def list_datasets(request: web.Request) -> web.Response:
     q = params.get("q", "")
     url = _db_url(request)
 
-    def cached_search(session: Session) -> str:
-        key = (url, columns.snapshot(session).key, q, tuple(sorted((k, str(v)) for k, v in kwargs.items())))
-        return RESPONSES.get(key, lambda: _dumps(search(session, q, **kwargs).to_dict()))
+    args = (q, tuple(sorted((k, str(v)) for k, v in kwargs.items())))
+
+    def cached_search() -> str:
+        body = RESPONSES.peek((url, columns.catalogue_key(url), args))  # a hit needs no session
+        if body is not None:
+            return body
+        with session_scope(url) as session:  # a miss is keyed by the version its own transaction saw
+            key = (url, columns.snapshot(session).key, args)
+            return RESPONSES.get(key, lambda: _dumps(search(session, q, **kwargs).to_dict()))
 
     try:
-        body = await _in_thread(request, cached_search)
+        body = await asyncio.get_running_loop().run_in_executor(None, cached_search)
     except InvalidParameter as exc:
         return _bad(exc.param, exc.message)
     return web.Response(text=body, content_type="application/json")
