@@ -68,15 +68,15 @@ test-stories: train
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out $(RESULTS)/core
 
 nlu-gate: train
-	$(RASA) test nlu --model $(MODEL) --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
+	$(RASA) test nlu --model $(MODEL) --domain domain --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu --min-macro-f1 0.93
 
 test: setup browser lint validate train pytest test-stories nlu-gate
 
 eval-nlu: train
-	$(RASA) test nlu --config config.yml --nlu data/nlu --cross-validation --folds 5 --out $(RESULTS)/nlu-cv
+	$(RASA) test nlu --config config.yml --domain domain --nlu data/nlu --cross-validation --folds 5 --out $(RESULTS)/nlu-cv
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu-cv
-	$(RASA) test nlu --model $(MODEL) --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
+	$(RASA) test nlu --model $(MODEL) --domain domain --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu
 
 eval-search: venv
