@@ -1,27 +1,34 @@
 """The search's per-process snapshot of the catalogue: compact columns keyed by full-text rowid, and caches.
 
-Filtering, facet counting and ordering used to join every full-text match to `search_docs` and `datasets`
-(two B-tree lookups and a wide row per match).  Instead each process keeps, per database, a `Snapshot` of what
-those steps need, one numpy array per attribute indexed by the FTS rowid (= `search_docs.rowid`):
+Filtering, facet counting and ranking need per-dataset attributes for every full-text match; joining each
+match to `search_docs` and `datasets` (or letting FTS5 compute bm25()) costs microseconds per match, too much
+for broad queries.  Instead each process keeps, per database, a `Snapshot` of what those steps need, numpy
+arrays indexed by the FTS rowid (= `search_docs.rowid`):
 
 * `codes[name]`: the facet value's index in `values[name]` (department code, district, category, open type,
   share type, has_api), -1 for rowids without a dataset;
 * `formats`: a bit mask over `models.FORMATS`; `updated`: the date ordinal (-1 = none); `id_order`: the rank
-  of the dataset id (the final tie-break, as `ORDER BY d.id`); `titles` / `by_title`: normalised titles for
-  the "exact title" and "title contains the query" ranking tiers.
+  of the dataset id (the final tie-break, as `ORDER BY d.id`); `titles` / `by_title` / `title_blob`:
+  normalised titles for the "exact title" and "title contains the query" ranking tiers;
+* `postings[field]` for the title and keywords of the index entry: sorted rowids per term and the field's
+  length per rowid (the ranking's field hits); `df`: each indexed term's document frequency (fts5vocab).
 
 A snapshot belongs to one catalogue version: the `catalog_version` row (migration 0004_search_speed) is raised
 by triggers in the same transaction as every catalogue change and carries a random per-database token.
 `snapshot(session)` reads (token, version) in the session's own transaction and rebuilds the snapshot when it
 changed, so a query never mixes a new index with old columns.  The snapshot also holds the department alias
-table, an LRU `memo` for query analysis (`catalog_index.search` keeps the text understanding, term document
-frequencies and the matching-subset choice there) and an LRU of full-text match lists bounded by their total
-length (`match_lists`); all go away with the version.  `enabled = False` switches the LRUs off (benchmarks).  About 35 bytes + one title per dataset.
+table, an LRU `memo` for query analysis (`catalog_index.search` keeps the text understanding and the
+matching-subset choice there) and an LRU of full-text match lists bounded by their total length
+(`match_lists`); all go away with the version.  `enabled = False` switches the LRUs off (benchmarks --cold).
+Size: about 60 bytes per dataset plus its title and 8 bytes per distinct title or keyword term; building it
+takes ≈3 s per 100k datasets (`warm()` does it when a service starts, not on a user's first query).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -32,9 +39,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from catalog_index.db import engine
+from catalog_index.db import engine, session_scope
 from catalog_index.departments import DepartmentRef, alias_table
 from catalog_index.models import FORMATS
+
+log = logging.getLogger(__name__)
 
 CODED = ("department", "district", "category", "open_type", "share_type", "has_api")
 FORMAT_BIT = {f: 1 << i for i, f in enumerate(FORMATS)}
@@ -42,7 +51,9 @@ MEMO_SIZE = 8192  # memoised query analyses and term document frequencies per ca
 MATCH_CACHE_ROWS = 2_000_000  # rowids kept in memoised full-text match lists (16 bytes each with the rank)
 
 _LOAD = ("SELECT s.rowid, d.id, s.title_norm, d.department_code, d.district, d.category, d.open_type, "
-         "d.share_type, d.has_api, d.formats, d.updated FROM search_docs s JOIN datasets d ON d.id = s.dataset_id")
+         "d.share_type, d.has_api, d.formats, d.updated, s.title, s.keywords "
+         "FROM search_docs s JOIN datasets d ON d.id = s.dataset_id")
+RANKED_FIELDS = ("title", "keywords")  # search_docs columns with in-memory postings for ranking
 
 
 @dataclass
@@ -57,12 +68,23 @@ class Snapshot:
     titles: list[str]
     by_title: dict[str, list[int]]
     present: np.ndarray
+    title_blob: str  # all titles joined by newlines (titles_containing); title_starts: where each rowid's begins
+    title_starts: np.ndarray
+    postings: dict[str, Postings]  # RANKED_FIELDS → term postings
+    df: dict[str, int]  # term → number of datasets containing it in any field (fts5vocab)
     analyses: Lru = field(default_factory=lambda: Lru(MEMO_SIZE))
     match_lists: Lru = field(default_factory=lambda: Lru(MATCH_CACHE_ROWS))
 
     @property
     def size(self) -> int:
         return len(self.present)
+
+    @property
+    def documents(self) -> int:
+        return int(np.count_nonzero(self.present))
+
+    def df_of(self, term: str) -> int:
+        return self.df.get(term, 0)
 
     def mask(self, filters: dict[str, Any]) -> np.ndarray:
         """Boolean array over rowids: datasets passing every filter (canonical values, see search)."""
@@ -90,9 +112,39 @@ class Snapshot:
         counts["format"] = {f: n for f, bit in FORMAT_BIT.items() if (n := int(np.count_nonzero(masks & bit)))}
         return counts
 
+    def titles_containing(self, text: str) -> np.ndarray:
+        """Rowids whose normalised title contains `text` (one scan of all titles)."""
+        offsets = [m.start() for m in re.finditer(re.escape(text), self.title_blob)]
+        return np.unique(np.searchsorted(self.title_starts, offsets, side="right") - 1)
+
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """compute() once per key for this catalogue version (query analysis; LRU of MEMO_SIZE)."""
         return self.analyses.get(key, compute)
+
+
+class Postings:
+    """Sorted rowids per term for one search_docs field: `rows(term)` = the datasets whose field has the token.
+    Built in bulk with numpy (term ids → one sort), about 8 bytes per distinct (term, dataset) pair."""
+
+    def __init__(self, rowids: np.ndarray, texts: list[str], size: int) -> None:
+        flat = " ".join(texts).split()  # the field's tokens, joined by single spaces (store.search_doc)
+        lengths = [text.count(" ") + 1 if text else 0 for text in texts]
+        if sum(lengths) != len(flat):  # irregular spacing: count per text
+            lengths = [len(text.split()) for text in texts]
+        self.vocab = {term: i for i, term in enumerate(dict.fromkeys(flat))}
+        ids = np.fromiter(map(self.vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
+        pairs = np.unique(ids * size + np.repeat(rowids, lengths))  # distinct (term, rowid), by term then rowid
+        self.rowids = (pairs % size).astype(np.int32)
+        self.start = np.searchsorted(pairs // size, np.arange(len(self.vocab) + 1))
+        self.length = np.zeros(size, dtype=np.int32)  # tokens in the field, per rowid
+        self.length[rowids] = lengths
+        self.average_length = float(self.length[rowids].mean()) if len(rowids) else 0.0
+
+    def rows(self, term: str) -> np.ndarray:
+        term_id = self.vocab.get(term)
+        if term_id is None:
+            return self.rowids[:0]
+        return self.rowids[self.start[term_id]:self.start[term_id + 1]]
 
 
 class Lru:
@@ -156,6 +208,16 @@ def snapshot(session: Session) -> Snapshot:
     return snap
 
 
+def warm(url: str | None = None) -> None:
+    """Build the snapshot of the catalogue at `url` now (at service start; never raises: a missing or not yet
+    migrated database just leaves the work to the first query)."""
+    try:
+        with session_scope(url) as session:
+            snapshot(session)
+    except Exception as exc:  # noqa: BLE001 - best effort
+        log.warning("search snapshot not built at start: %s", exc)
+
+
 def catalogue_key(url: str | None = None) -> tuple[str, int]:
     """(token, version) of the catalogue at `url` now, read on a pooled connection without an ORM session (for
     a cache check before any work; whatever is then computed must key itself by `snapshot(session).key`)."""
@@ -214,4 +276,17 @@ def _build(session: Session, key: tuple[str, int]) -> Snapshot:
     id_order = np.full(size, -1, dtype=np.int32)
     by_id = sorted(range(len(rows)), key=lambda i: rows[i][1])
     id_order[rowids[by_id]] = np.arange(len(rows), dtype=np.int32)
-    return Snapshot(key, alias_table(session), values, codes, formats, updated, id_order, titles, by_title, present)
+    postings = {name: Postings(rowids, [row[column] or "" for row in rows], size)
+                for name, column in zip(RANKED_FIELDS, (11, 12), strict=True)}
+    starts = np.cumsum([0] + [len(t) + 1 for t in titles[:-1]])
+    return Snapshot(key, alias_table(session), values, codes, formats, updated, id_order, titles, by_title, present,
+                    "\n".join(titles), starts, postings, _document_frequencies(session))
+
+
+def _document_frequencies(session: Session) -> dict[str, int]:
+    """term → datasets whose index entry has it (one pass over the FTS5 vocabulary, ≈0.4 s per 100k datasets)."""
+    cursor = session.connection().connection.cursor()
+    try:
+        return dict(cursor.execute("SELECT term, doc FROM dataset_fts_vocab").fetchall())
+    finally:
+        cursor.close()

@@ -42,8 +42,8 @@ _alias_cache: dict[tuple, dict[str, DepartmentRef]] = {}
 
 
 def alias_table(session: Session) -> dict[str, DepartmentRef]:
-    """alias → department, for every department; an alias claimed by two departments is dropped.
-    Rebuilt only when the departments table changes."""
+    """alias → department, for every department, longest alias first; an alias claimed by two departments is
+    dropped.  Rebuilt only when the departments table changes."""
     rows = session.connection().exec_driver_sql("SELECT code, name, short_names FROM departments ORDER BY code")
     key = tuple((code, name, tuple(json.loads(short) if isinstance(short, str) else short or []))
                 for code, name, short in rows)
@@ -59,6 +59,7 @@ def alias_table(session: Session) -> dict[str, DepartmentRef]:
             table[alias] = ref
     for alias in clashes:
         del table[alias]
+    table = dict(sorted(table.items(), key=lambda kv: -len(kv[0])))  # longest first, for search.understand
     if len(_alias_cache) > 8:
         _alias_cache.clear()
     _alias_cache[key] = table

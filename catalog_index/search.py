@@ -16,18 +16,22 @@ Pipeline for `search(session, q, …)`:
    all, the most informative subset of groups (by IDF weight) that some dataset matches is used
    (minimum-should-match).  The share of the query's information that the used groups cover decides
    `low_confidence`: under 60 % (or no match at all) the assistant must not present the results as hits.
-4. Rank: an exact title match first, then titles containing the query phrase, then FTS5 BM25 with field
-   weights title 10 > keywords 6 > department 3 > description 2 > fields 1 (BM25F-style: per-column BM25
-   summed with weights).  `sort="updated"` orders by update date instead.  Facets (department, district,
-   category, format, open_type, share_type, has_api) are counted over all matches after filters.
+4. Rank: an exact title match first, then titles containing the query phrase, then a BM25F-style score
+   (`_scores`): per group, IDF × the weight of the field where the dataset has the group's word — title 10
+   (length-normalised as in BM25) + keywords 6, else 2 for a match only in the other fields; the word the user
+   typed (and its pieces) counts fully, its synonyms at SYNONYM_WEIGHT and on top.  `sort="updated"` orders by
+   update date instead.  Facets (department, district, category, format, open_type, share_type, has_api) are
+   counted over all matches after filters.
 
-Speed: a query makes one full-text pass, `SELECT rowid, bm25(…) FROM dataset_fts WHERE … MATCH …`, with no
-joins (rowids only for `sort="updated"`).  Filters, facet counts and the ordering (tiers, BM25, date, id) are
-computed on the process's `catalog_index.columns.Snapshot`, numpy columns indexed by FTS rowid; only the page's
+Speed: a query makes one full-text pass, `SELECT group_concat(rowid) FROM dataset_fts WHERE … MATCH …`: no
+joins and no per-row ranking in SQLite (FTS5's bm25() costs ≈3 µs a match, too much for broad queries at 100k
+datasets).  Filters, facet counts, the title and keyword postings used for scoring and the ordering are all
+computed on the process's `catalog_index.columns.Snapshot`, numpy arrays indexed by FTS rowid; only the page's
 rows are read from `datasets`.  The snapshot belongs to one catalogue version (a counter kept by triggers in
 the same transaction as every change) and memoises per version the text understanding, the groups with the
-chosen matching subset (`_run`) and full-text match lists (`_matched`), so paging or refining a query costs
-no full-text work.  Relaxation probes (`_exists`) are `LIMIT 1` queries.
+chosen matching subset (`_run`) and full-text match lists (`_match_list`), so paging or refining a query costs
+no full-text work.  Relaxation probes without filters are `LIMIT 1` queries; with filters they check the match
+list against the snapshot's filter mask.
 
 Index and PostgreSQL: the portable half of the index is `search_docs`, pre-segmented text per field written in
 the same transaction as the dataset (`catalog_index.store`).  On SQLite an external-content FTS5 table over it
@@ -35,10 +39,10 @@ is maintained by triggers.  On PostgreSQL the same table would get a stored gene
 `tsv = setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', keywords), 'B') ||
 setweight(to_tsvector('simple', department || ' ' || description), 'C') || setweight(to_tsvector('simple',
 fields || ' ' || fuzzy), 'D')` with a GIN index ('simple' keeps our jieba tokens as they are); the group
-expression becomes a `to_tsquery('simple', …)` with `&`/`|`, ranking `ts_rank(tsv, query, '{0.1,0.2,0.6,1.0}')`,
-and document frequencies come from `ts_stat` materialised into a small term table instead of fts5vocab.
-Everything but the SQL strings (`_document_frequency`, `_exists`, `_full_text`, the page read in `_page`, the
-snapshot load) stays the same.
+expression becomes a `to_tsquery('simple', …)` with `&`/`|` (`SELECT array_agg(rowid)` for the match list), and
+document frequencies come from `ts_stat` instead of fts5vocab.  Ranking needs no database function: it runs on
+the snapshot.  Everything but the SQL strings (`_exists`, `_full_text`, the page read in `_page`, the snapshot
+load in `columns`) stays the same.
 """
 
 from __future__ import annotations
@@ -67,9 +71,12 @@ MAX_GROUPS = 6
 MAX_SUBSETS = 10  # subsets of query groups tried, most informative first, when not all groups match
 COVERAGE_MIN = 0.6
 SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropped first when relaxing
-COLUMN_WEIGHTS = (10.0, 6.0, 3.0, 2.0, 1.0, 1.0)  # title, keywords, department, description, fields, fuzzy
+TITLE_WEIGHT, KEYWORD_WEIGHT, OTHER_WEIGHT = 10.0, 6.0, 2.0  # field weights of a query group's hit (_scores)
+BM25_K1, BM25_B = 1.2, 0.75
+SYNONYM_WEIGHT = 0.5
 TEXT_COLUMNS = "{title keywords department description fields}"
 SORTS = ("relevance", "updated")
+TITLE_LOOP_ROWS = 2000  # above this many matches, "title contains the phrase" scans all titles at once
 FACETS = ("department", "district", "category", "format", "open_type", "share_type", "has_api")
 
 DISTRICT_ALIASES = {d: d for d in DISTRICTS if d != "市本级"}
@@ -79,6 +86,8 @@ FORMAT_ALIASES = {"excel": "XLSX", "xlsx": "XLSX", "xls": "XLSX", "csv": "CSV", 
 API_WORDS = ("api接口", "api", "接口", "数据接口")
 TYPE_WORDS = {**{t: ("open_type", t) for t in OPEN_TYPES}, **{t: ("share_type", t) for t in SHARE_TYPES}}
 _ASCII_WORD = re.compile(r"[a-z0-9.]+")
+_TYPE_WORDS_LONGEST_FIRST = sorted(TYPE_WORDS.items(), key=lambda kv: -len(kv[0]))
+_DISTRICTS_LONGEST_FIRST = sorted(DISTRICT_ALIASES.items(), key=lambda kv: -len(kv[0]))
 
 
 class InvalidParameter(ValueError):
@@ -115,6 +124,8 @@ class Group:
     alternatives: list[str]
     weight: float
     highlight: list[str]
+    options: list[tuple[str, ...]] = field(default_factory=list)  # text-column alternatives: all terms of one
+    literal: int = 0  # options[:literal] are the word itself and its pieces; the rest are synonyms
 
 
 # ---------------------------------------------------------------- parameters
@@ -189,7 +200,7 @@ def understand(session: Session, q: str, departments: dict | None = None) -> tup
             return True
         return False
 
-    for word, (name, value) in sorted(TYPE_WORDS.items(), key=lambda kv: -len(kv[0])):
+    for word, (name, value) in _TYPE_WORDS_LONGEST_FIRST:
         if name not in found and take(word):
             found[name] = value
     for word in API_WORDS:
@@ -200,12 +211,13 @@ def understand(session: Session, q: str, departments: dict | None = None) -> tup
             rest = re.sub(rf"(?<![a-z0-9]){re.escape(match)}(?![a-z0-9])", " ", rest)
             found["format"] = FORMAT_ALIASES[match]
     departments = alias_table(session) if departments is None else departments
-    for alias, dep in sorted(departments.items(), key=lambda kv: -len(kv[0])):
-        if _ASCII_WORD.fullmatch(alias):
+    for alias, dep in departments.items():  # longest first
+        if alias.isascii():
             continue  # department codes are for the parameter, not for free text
-        if "department" not in found and take(alias):
+        if take(alias):
             found["department"] = dep.code
-    for alias, district in sorted(DISTRICT_ALIASES.items(), key=lambda kv: -len(kv[0])):
+            break
+    for alias, district in _DISTRICTS_LONGEST_FIRST:
         if "district" not in found and take(alias):
             found["district"] = district
     return rest, found
@@ -216,11 +228,6 @@ def _sql(session: Session, sql: str, params: dict[str, Any] | None = None) -> li
     return session.connection().exec_driver_sql(sql, params or {}).all()
 
 
-def _document_frequency(session: Session, term: str) -> int:
-    rows = _sql(session, "SELECT doc FROM dataset_fts_vocab WHERE term = :t", {"t": term})
-    return rows[0][0] if rows else 0
-
-
 def _quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
@@ -229,13 +236,10 @@ def _all_of(words: list[str]) -> str:
     return _quote(words[0]) if len(words) == 1 else "(" + " AND ".join(_quote(w) for w in words) + ")"
 
 
-def _groups(session: Session, snap: Snapshot, analyzer: Analyzer, words: list[str],
-            total_docs: int) -> list[Group]:
-    """Query groups for the content words (see the module docstring).  Document frequencies are memoised per
-    catalogue version: a fts5vocab lookup reads the term's whole doclist."""
-
-    def df(term: str) -> int:
-        return snap.memo(("df", term), lambda: _document_frequency(session, term))
+def _groups(snap: Snapshot, analyzer: Analyzer, words: list[str]) -> list[Group]:
+    """Query groups for the content words (see the module docstring); document frequencies from the snapshot."""
+    df = snap.df_of
+    total_docs = snap.documents
 
     def idf(n: int) -> float:
         return math.log(1 + (total_docs - n + 0.5) / (n + 0.5))
@@ -243,24 +247,26 @@ def _groups(session: Session, snap: Snapshot, analyzer: Analyzer, words: list[st
     words = _merge_typos(analyzer, words, df)
     groups: list[Group] = []
     for word in dict.fromkeys(words):
-        alternatives: list[str] = []
+        options: list[tuple[str, ...]] = []
         highlight = [word]
         best_df = df(word)
         if best_df:
-            alternatives.append(_quote(word))
+            options.append((word,))
         pieces = [] if word in analyzer.synonyms else analyzer.split(word)  # a synonym key means its targets
         if pieces and all(df(p) for p in pieces):
-            alternatives.append(_all_of(pieces))
+            options.append(tuple(pieces))
             best_df = best_df or min(df(p) for p in pieces)
             highlight += pieces
+        literal = len(options)
         subs = analyzer.sub_words(word)
         for source in [word, *subs]:  # synonyms of the word, and of the words inside it (锻炼身体 → 锻炼 → 健身)
             for target in analyzer.synonyms.get(source, []):
-                parts = [w for w in analyzer.cut(target) if w not in analyzer.stop]
-                if parts and all(df(p) for p in parts) and _all_of(parts) not in alternatives:
-                    alternatives.append(_all_of(parts))
+                parts = tuple(w for w in analyzer.cut(target) if w not in analyzer.stop)
+                if parts and all(df(p) for p in parts) and parts not in options:
+                    options.append(parts)
                     highlight += parts
                     best_df = best_df or min(df(p) for p in parts)
+        alternatives = [_all_of(list(option)) for option in options]
         fuzzy, fuzzy_df = _fuzzy(word, df) if not alternatives else (None, 0)
         weight = idf(best_df or fuzzy_df) * (SINGLE_CHAR_WEIGHT if len(word) == 1 else 1.0)
         expr = ""
@@ -269,7 +275,7 @@ def _groups(session: Session, snap: Snapshot, analyzer: Analyzer, words: list[st
             expr = f"{TEXT_COLUMNS} : {inner}"
         if fuzzy:
             expr = f"({expr} OR {fuzzy})" if expr else fuzzy
-        groups.append(Group(word, [expr] if expr else [], weight, highlight))
+        groups.append(Group(word, [expr] if expr else [], weight, highlight, options, literal))
     return groups
 
 
@@ -317,25 +323,7 @@ def _content_words(analyzer: Analyzer, rest: str, *, keep_generic: bool) -> list
 # ---------------------------------------------------------------- matching
 
 
-def _filter_sql(filters: dict[str, Any], params: dict[str, Any]) -> str:
-    clauses = []
-    for name, column in (("department", "department_code"), ("district", "district"), ("category", "category"),
-                         ("open_type", "open_type"), ("share_type", "share_type"), ("has_api", "has_api")):
-        if name in filters:
-            clauses.append(f"d.{column} = :f_{name}")
-            params[f"f_{name}"] = filters[name]
-    if "format" in filters:
-        clauses.append("EXISTS (SELECT 1 FROM dataset_formats f WHERE f.dataset_id = d.id AND f.format = :f_format)")
-        params["f_format"] = filters["format"]
-    return "".join(f" AND {c}" for c in clauses)
-
-
-# CROSS JOIN fixes SQLite's join order: the full-text match drives, the filters are checked per match (left to
-# itself the planner may scan a filter's index and probe FTS5 once per dataset, which is orders slower).
-_JOIN = ("CROSS JOIN search_docs s ON s.rowid = dataset_fts.rowid "
-         "CROSS JOIN datasets d ON d.id = s.dataset_id")
 _FACET_COLUMNS = "d.department_code, d.district, d.category, d.open_type, d.share_type, d.has_api"
-_BM25 = "bm25(dataset_fts, " + ", ".join(str(w) for w in COLUMN_WEIGHTS) + ")"
 
 
 @dataclass
@@ -345,63 +333,105 @@ class Matches:
     expr: str | None
     filters: dict[str, Any]
     coverage: float = 1.0
+    groups: tuple[Group, ...] = ()  # the query groups every match has
 
 
-def _exists(session: Session, expr: str, filters: dict[str, Any]) -> bool:
-    params: dict[str, Any] = {"expr": expr}
-    where = _filter_sql(filters, params)
-    join = f" {_JOIN}" if where else ""
-    sql = f"SELECT 1 FROM dataset_fts{join} WHERE dataset_fts MATCH :expr{where} LIMIT 1"
-    return bool(_sql(session, sql, params))
+def _exists(session: Session, snap: Snapshot, expr: str, keep: np.ndarray | None) -> bool:
+    """Some dataset matches `expr` (and passes the filters' mask `keep`, when given)."""
+    if keep is None:
+        return bool(_sql(session, "SELECT 1 FROM dataset_fts WHERE dataset_fts MATCH :expr LIMIT 1", {"expr": expr}))
+    rowids = _match_list(session, snap, expr)
+    return bool(keep[rowids[rowids < snap.size]].any())
 
 
-def _match(session: Session, groups: list[Group], filters: dict[str, Any]) -> Matches | None:
+def _match(session: Session, snap: Snapshot, groups: list[Group], filters: dict[str, Any]) -> Matches | None:
     """The matching set: all groups must match; when no dataset has them all, the subset of groups with the
     most information that some dataset matches.  None when nothing matches at all."""
+    keep = snap.mask(filters) if filters else None
     total = sum(g.weight for g in groups) or 1.0
     usable = sorted((g for g in groups if g.alternatives), key=lambda g: -g.weight)[:MAX_GROUPS]
     subsets = sorted((combo for n in range(len(usable), 0, -1) for combo in combinations(usable, n)),
                      key=lambda combo: (-sum(g.weight for g in combo), -len(combo)))
     for combo in subsets[:MAX_SUBSETS]:
         expr = " AND ".join(g.alternatives[0] for g in combo)
-        if _exists(session, expr, filters):
-            return Matches(expr, filters, sum(g.weight for g in combo) / total)
+        if _exists(session, snap, expr, keep):
+            return Matches(expr, filters, sum(g.weight for g in combo) / total, combo)
     return None
 
 
 # ---------------------------------------------------------------- results
 
 
-def _matched(session: Session, snap: Snapshot, matches: Matches | None,
-             with_rank: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """(rowids of the matches that pass the filters, ascending; their BM25 ranks when `with_rank`).  One
-    full-text pass; filters are checked against the snapshot's columns instead of joined rows."""
+def _matched(session: Session, snap: Snapshot, matches: Matches | None) -> np.ndarray:
+    """Rowids of the matches that pass the filters, ascending.  One full-text pass; filters are checked against
+    the snapshot's columns instead of joined rows."""
     if matches is None:
-        return np.zeros(0, dtype=np.int64), None
+        return np.zeros(0, dtype=np.int64)
     keep = snap.mask(matches.filters)
     if matches.expr is None:
-        return np.flatnonzero(keep), None
-    rowids, ranks = snap.match_lists.get((matches.expr, with_rank),
-                                         lambda: _full_text(session, matches.expr, with_rank),
-                                         cost=lambda found: len(found[0]))
-    inside = rowids < snap.size
-    passing = np.zeros(len(rowids), dtype=bool)
-    passing[inside] = keep[rowids[inside]]
-    return rowids[passing], (ranks[passing] if ranks is not None else None)
+        return np.flatnonzero(keep)
+    rowids = _match_list(session, snap, matches.expr)
+    rowids = rowids[rowids < snap.size]
+    return rowids[keep[rowids]]
 
 
-def _full_text(session: Session, expr: str, with_rank: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """(rowids, BM25 ranks or None) of every document matching the FTS5 expression: one pass, no joins.
-    Memoised per catalogue version by `_matched` (paging and refining a query reuse it)."""
-    rank = f", {_BM25}" if with_rank else ""
+def _match_list(session: Session, snap: Snapshot, expr: str) -> np.ndarray:
+    """Rowids of every document matching the FTS5 expression, ascending; memoised per catalogue version (paging
+    and refining a query reuse it, as does `_matched` after a relaxation probe)."""
+    return snap.match_lists.get(expr, lambda: _full_text(session, expr), cost=len)
+
+
+def _full_text(session: Session, expr: str) -> np.ndarray:
+    """Rowids of every document matching the FTS5 expression: one pass, no joins, no ranking."""
     cursor = session.connection().connection.cursor()
-    try:
-        found = cursor.execute(f"SELECT rowid{rank} FROM dataset_fts WHERE dataset_fts MATCH ?", (expr,)).fetchall()
+    try:  # one comma-separated string instead of a Python tuple per match (3-4x faster for broad queries)
+        found = cursor.execute("SELECT group_concat(rowid) FROM dataset_fts WHERE dataset_fts MATCH ?",
+                               (expr,)).fetchone()[0]
     finally:
         cursor.close()
-    rowids = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
-    ranks = np.fromiter((r[1] for r in found), dtype=np.float64, count=len(found)) if with_rank else None
-    return rowids, ranks
+    if not found:
+        return np.zeros(0, dtype=np.int64)
+    return np.sort(np.fromstring(found, dtype=np.int64, sep=","), kind="stable")
+
+
+def _scores(snap: Snapshot, rows: np.ndarray, groups: tuple[Group, ...]) -> np.ndarray:
+    """BM25F-style relevance of each matching dataset (higher is better), summed over the query groups.  A group
+    scores its best alternative: the alternative's IDF (of its rarest term) times the weight of the field where
+    the dataset has it — the title (length-normalised as in BM25, tf = 1) or the keywords; a dataset with no
+    alternative there has the group only in the other fields (department, description, fields, pinyin) and
+    scores OTHER_WEIGHT times the group's weight.  Title and keyword hits come from the snapshot's postings."""
+    scores = np.zeros(len(rows), dtype=np.float64)
+    title = snap.postings["title"]
+    length = title.length[rows] / max(title.average_length, 1.0)
+    title_weight = TITLE_WEIGHT * (BM25_K1 + 1) / (1 + BM25_K1 * (1 - BM25_B + BM25_B * length))
+    total = snap.documents
+    for group in groups:
+        best = np.full(len(rows), OTHER_WEIGHT * group.weight)
+        extra = np.zeros(len(rows))
+        for i, option in enumerate(group.options):
+            rarest = min(snap.df_of(term) for term in option)
+            weight = math.log(1 + (total - rarest + 0.5) / (rarest + 0.5)) * (1.0 if i < group.literal else SYNONYM_WEIGHT)
+            in_title = _has_all(snap, "title", option, rows)
+            in_keywords = _has_all(snap, "keywords", option, rows)
+            field_weight = np.where(in_title, title_weight, 0.0) + np.where(in_keywords, KEYWORD_WEIGHT, 0.0)
+            if i < group.literal:
+                np.maximum(best, weight * field_weight, out=best)
+            else:
+                np.maximum(extra, weight * field_weight, out=extra)
+        scores += best + extra
+    return scores
+
+
+def _has_all(snap: Snapshot, field_name: str, terms: tuple[str, ...], rows: np.ndarray) -> np.ndarray:
+    """Boolean per row: the field holds every one of the terms."""
+    postings = snap.postings[field_name]
+    found = np.zeros(snap.size, dtype=bool)
+    found[postings.rows(terms[0])] = True
+    for term in terms[1:]:
+        also = np.zeros(snap.size, dtype=bool)
+        also[postings.rows(term)] = True
+        found &= also
+    return found[rows]
 
 
 def _facets(snap: Snapshot, rows: np.ndarray, names: dict[str, str]) -> dict[str, list[dict]]:
@@ -416,27 +446,31 @@ def _facets(snap: Snapshot, rows: np.ndarray, names: dict[str, str]) -> dict[str
             for facet in FACETS}
 
 
-def _page(session: Session, snap: Snapshot, rows: np.ndarray, ranks: np.ndarray | None, phrase: str, full: str,
-          offset: int, limit: int) -> list[dict]:
-    """One page of light rows, best first: exact title, title containing the phrase, then BM25 (then id); or,
-    without ranks (no text, or sort=updated), by update date, newest first, then id."""
-    if ranks is None:
+def _page(session: Session, snap: Snapshot, rows: np.ndarray, scores: np.ndarray | None, phrase: str,
+          full: str, offset: int, limit: int) -> list[dict]:
+    """One page of light rows, best first: exact title, title containing the phrase, then score (then id); or,
+    without scores (no text, or sort=updated), by update date, newest first, then id."""
+    if scores is None:
         order = np.lexsort((snap.id_order[rows], -snap.updated[rows]))
     else:
         titles = snap.titles
         tier = np.full(len(rows), 2, dtype=np.int8)
         if len(phrase) >= 2:
-            tier[np.fromiter((phrase in titles[r] for r in rows.tolist()), dtype=bool, count=len(rows))] = 1
+            if len(rows) <= TITLE_LOOP_ROWS:
+                inside = np.fromiter((phrase in titles[r] for r in rows.tolist()), dtype=bool, count=len(rows))
+            else:  # one scan of all titles beats a Python loop over many rows
+                inside = np.isin(rows, snap.titles_containing(phrase))
+            tier[inside] = 1
         exact = snap.by_title.get(phrase, []) + (snap.by_title.get(full, []) if full != phrase else [])
         if exact:
             tier[np.isin(rows, exact)] = 0
-        order = np.lexsort((snap.id_order[rows], ranks, tier))
+        order = np.lexsort((snap.id_order[rows], -scores, tier))
     chosen = order[offset:offset + limit]
     if not len(chosen):
         return []
     page_ids = rows[chosen].tolist()
-    rank_of = dict(zip(page_ids, ranks[chosen].tolist() if ranks is not None else [0.0] * len(page_ids),
-                       strict=True))
+    score_of = dict(zip(page_ids, scores[chosen].tolist() if scores is not None else [0.0] * len(page_ids),
+                        strict=True))
     marks = ", ".join("?" * len(page_ids))
     cursor = session.connection().connection.cursor()
     try:
@@ -448,7 +482,7 @@ def _page(session: Session, snap: Snapshot, rows: np.ndarray, ranks: np.ndarray 
     by_rowid = {r[0]: r for r in found}
     keys = ("id", "title", "formats", "department_code", "district", "category", "open_type", "share_type",
             "has_api", "updated")
-    return [{**dict(zip(keys, by_rowid[r][1:], strict=True)), "rank": rank_of[r]}
+    return [{**dict(zip(keys, by_rowid[r][1:], strict=True)), "score": score_of[r]}
             for r in page_ids if r in by_rowid]
 
 
@@ -457,22 +491,20 @@ def _formats(value: Any) -> list[str]:
 
 
 def _highlight(title: str, terms: list[str]) -> str:
+    """The title, HTML-escaped, with the query terms in <em>."""
     marks = [False] * len(title)
     lowered = normalize(title) if len(normalize(title)) == len(title) else title.lower()
     for term in sorted({t for t in terms if t}, key=len, reverse=True):
         start = lowered.find(term)
         while start >= 0:
-            for i in range(start, start + len(term)):
-                marks[i] = True
+            marks[start:start + len(term)] = [True] * len(term)
             start = lowered.find(term, start + len(term))
-    out, open_ = [], False
-    for ch, marked in zip(title, marks, strict=False):
-        if marked != open_:
-            out.append("<em>" if marked else "</em>")
-            open_ = marked
-        out.append(html.escape(ch))
-    if open_:
-        out.append("</em>")
+    out, start = [], 0
+    for end in range(1, len(title) + 1):
+        if end == len(title) or marks[end] != marks[start]:
+            piece = html.escape(title[start:end])
+            out.append(f"<em>{piece}</em>" if marks[start] else piece)
+            start = end
     return "".join(out)
 
 
@@ -505,21 +537,22 @@ def search(session: Session, q: str = "", *, department: str | None = None, dist
     departments = snap.departments
     rest, from_text = snap.memo(("understand", q), lambda: understand(session, q, departments))
     from_text = {k: v for k, v in from_text.items() if k not in explicit}
-    with_rank = sort == "relevance"
     matches, groups = _run(session, snap, analyzer, rest, {**explicit, **from_text}, bool(from_text))
     names = {ref.code: ref.name for ref in departments.values()}
-    matched, ranks = _matched(session, snap, matches, with_rank)
+    matched = _matched(session, snap, matches)
     applied = from_text
     if not len(matched) and from_text:  # nothing has all the filters read from the text: search without them
         matches, groups = _run(session, snap, analyzer, rest, explicit, False)
-        matched, ranks = _matched(session, snap, matches, with_rank)
+        matched = _matched(session, snap, matches)
         applied = {}
+    ranked = sort == "relevance" and matches is not None and matches.expr is not None
+    scores = _scores(snap, matched, matches.groups) if ranked else None
     count = len(matched)
     facets = _facets(snap, matched, names)
     phrase = "".join(_words(analyzer, rest))
     full = normalize(q).replace(" ", "")
     terms = [t for g in groups for t in g.highlight]
-    page_rows = _page(session, snap, matched, ranks, phrase, full, (page - 1) * rows, rows) if count else []
+    page_rows = _page(session, snap, matched, scores, phrase, full, (page - 1) * rows, rows) if count else []
     results = [_result_dict(row, names, terms) for row in page_rows]
     low = bool(q.strip()) and bool(groups) and (not count or matches.coverage < COVERAGE_MIN)
     return SearchResult(count, page, rows, low, results, facets, applied)
@@ -533,9 +566,8 @@ def _run(session: Session, snap: Snapshot, analyzer: Analyzer, rest: str, filter
         words = _content_words(analyzer, rest, keep_generic=not filters_from_text)
         if not words:
             return Matches(None, filters), []
-        total_docs = _sql(session, "SELECT max(rowid) FROM search_docs")[0][0] or 0  # ≈ count, O(1)
-        groups = _groups(session, snap, analyzer, words, total_docs)
-        return _match(session, groups, filters), groups
+        groups = _groups(snap, analyzer, words)
+        return _match(session, snap, groups, filters), groups
 
     return snap.memo(("run", rest, tuple(sorted(filters.items())), filters_from_text), compute)
 
@@ -546,7 +578,7 @@ def _result_dict(row: dict, names: dict[str, str], terms: list[str]) -> dict:
         "department": names.get(row["department_code"], row["department_code"]), "category": row["category"],
         "open_type": row["open_type"], "share_type": row["share_type"], "formats": _formats(row["formats"]),
         "has_api": bool(row["has_api"]), "district": row["district"], "updated": _as_date(row["updated"]),
-        "score": round(-float(row["rank"]), 4) + 0.0, "highlight": _highlight(row["title"], terms),
+        "score": round(float(row["score"]), 4), "highlight": _highlight(row["title"], terms),
     }
 
 

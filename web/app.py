@@ -11,6 +11,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 import settings
+from catalog_index import columns
 from catalog_index.db import engine
 from web import api_datasets, api_tickets
 
@@ -90,9 +91,15 @@ async def page_config(request: web.Request) -> web.Response:
     )
 
 
+async def _warm_search(app: web.Application) -> None:
+    """Build the search snapshot in the background, so the first search does not pay for it."""
+    asyncio.get_running_loop().run_in_executor(None, columns.warm, app["db_url"])
+
+
 def create_app(db_url: str | None = None) -> web.Application:
     app = web.Application()
     app["db_url"] = db_url or settings.get().catalog_db_url
+    app.on_startup.append(_warm_search)
     app.router.add_get("/api/health", health)
     api_datasets.setup_routes(app)
     api_tickets.setup_routes(app)

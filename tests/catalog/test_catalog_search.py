@@ -32,6 +32,34 @@ def test_phrase_inside_title_ranks_before_keyword_matches(session):
     assert "<em>公交线路</em>" in result.results[0]["highlight"]
 
 
+def test_word_the_user_typed_ranks_before_its_synonyms(session):
+    # 宠物看病 is a keyword of the animal clinics; 看病's synonyms (医疗机构, 医院) are in many hospital titles.
+    result = search(session, "宠物看病")
+    assert result.results[0]["title"] == "动物诊疗机构名录"
+
+
+def test_title_hit_ranks_before_a_match_only_in_the_description(session):
+    result = search(session, "疫苗", rows=100)
+    titles = [r["title"] for r in result.results]
+    first_without = next(i for i, t in enumerate(titles) if "疫苗" not in t)
+    assert first_without > 0 and all("疫苗" not in t for t in titles[first_without:])
+    scores = [r["score"] for r in result.results]
+    assert scores[0] > scores[first_without] > 0
+
+
+def test_postings_of_the_snapshot_match_the_index(session):
+    from catalog_index.columns import snapshot
+
+    snap = snapshot(session)
+    rows = session.connection().exec_driver_sql("SELECT rowid, title, keywords FROM search_docs").all()
+    for field_name, column in (("title", 1), ("keywords", 2)):
+        postings = snap.postings[field_name]
+        for term in ("公交", "医疗机构", "疫苗", "不存在的词"):
+            expected = sorted(r[0] for r in rows if term in (r[column] or "").split())
+            assert postings.rows(term).tolist() == expected
+        assert postings.length[rows[0][0]] == len(rows[0][1 if field_name == "title" else 2].split())
+
+
 def test_abbreviation_becomes_a_department_filter(session):
     result = search(session, "市交委的停车场数据")
     assert result.applied_filters == {"department": "JTW"}
