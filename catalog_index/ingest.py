@@ -244,18 +244,13 @@ def file_kind(path: Path) -> str:
     return "datasets"
 
 
-def _batches(path: Path, validate, report: LoadReport, bar: tqdm) -> Iterator[list[tuple[int, dict]]]:  # noqa: ANN001
-    """Batches of (line number, valid record); invalid records go to the report."""
-    batch: list[tuple[int, dict]] = []
+def _raw_batches(path: Path, report: LoadReport, bar: tqdm) -> Iterator[list[tuple[int, dict | RecordError]]]:
+    """Batches of (line number, raw record or its read error), BATCH_SIZE at a time."""
+    batch: list[tuple[int, dict | RecordError]] = []
     last_pos = 0
     for number, raw in read_records(path):
         report.read += 1
-        try:
-            if isinstance(raw, RecordError):
-                raise raw
-            batch.append((number, validate(raw)))
-        except RecordError as exc:
-            report.errors.append(f"{path}:{number}: {exc}")
+        batch.append((number, raw))
         if len(batch) >= BATCH_SIZE:
             yield batch
             batch = []
@@ -264,6 +259,28 @@ def _batches(path: Path, validate, report: LoadReport, bar: tqdm) -> Iterator[li
             bar.refresh()
     if batch:
         yield batch
+
+
+def validate_batch(batch: list[tuple[int, dict | RecordError]], validate) -> tuple[  # noqa: ANN001
+        list[tuple[int, dict]], list[tuple[int, str]]]:
+    """(valid records, errors), each with its line number."""
+    good, errors = [], []
+    for number, raw in batch:
+        try:
+            if isinstance(raw, RecordError):
+                raise raw
+            good.append((number, validate(raw)))
+        except RecordError as exc:
+            errors.append((number, str(exc)))
+    return good, errors
+
+
+def prepare_datasets(batch: list[tuple[int, dict | RecordError]], departments: dict[str, dict]) -> tuple[
+        list[tuple[int, dict]], list[tuple[int, str]], dict[str, dict]]:
+    """Validation and search docs of a batch of raw dataset records (pure computation, run in the ingest
+    worker process).  Records of departments not in `departments` get no doc here: `_write` decides on them."""
+    good, errors = validate_batch(batch, validate_dataset)
+    return good, errors, search_docs([r for _n, r in good if r["department_code"] in departments], departments)
 
 
 def _check_departments(session, batch: list[tuple[int, dict]], path: Path,  # noqa: ANN001
@@ -295,8 +312,8 @@ def _check_departments(session, batch: list[tuple[int, dict]], path: Path,  # no
 def load_files(paths: list[Path], url: str | None = None, progress: bool = True) -> LoadReport:
     """Load department and dataset files into the database at `url` (already migrated).
 
-    Dataset batches are pipelined: a forked worker process segments batch k+1 for the search index while this
-    process writes batch k (validation and database writes here, Chinese analysis there)."""
+    Dataset batches are pipelined: a forked worker process validates batch k+1 and segments it for the search
+    index while this process writes batch k (database writes here, everything else there)."""
     report = LoadReport()
     kinds = [(file_kind(p), p) for p in paths]
     kinds.sort(key=lambda kp: kp[0] != "departments")
@@ -308,9 +325,11 @@ def load_files(paths: list[Path], url: str | None = None, progress: bool = True)
                 lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
             with tqdm(total=lines, desc=path.name, unit="line", disable=not progress, leave=False) as bar:
                 if kind == "departments":
-                    for batch in _batches(path, validate_department, report, bar):
+                    for batch in _raw_batches(path, report, bar):
+                        good, errors = validate_batch(batch, validate_department)
+                        report.errors += [f"{path}:{number}: {message}" for number, message in errors]
                         with session_scope(url) as session:
-                            report.add(save_departments(session, [rec for _n, rec in batch]))
+                            report.add(save_departments(session, [rec for _n, rec in good]))
                 else:
                     _load_datasets(path, url, report, bar, worker)
                 bar.n = lines
@@ -319,19 +338,21 @@ def load_files(paths: list[Path], url: str | None = None, progress: bool = True)
 
 
 def _load_datasets(path: Path, url: str | None, report: LoadReport, bar: tqdm, worker: Executor) -> None:
-    pending: tuple[list[dict], Future] | None = None
-    for batch in _batches(path, validate_dataset, report, bar):
-        with session_scope(url) as session:
-            records = _check_departments(session, batch, path, report)
-            departments = department_texts(session, (r["department_code"] for r in records))
-        future = worker.submit(search_docs, records, departments)
-        if pending:
-            _write(url, report, *pending)
-        pending = (records, future)
-    if pending:
-        _write(url, report, *pending)
-
-
-def _write(url: str | None, report: LoadReport, records: list[dict], docs: Future) -> None:
     with session_scope(url) as session:
-        report.add(save_datasets(session, records, docs=docs.result()))
+        departments = department_texts(session)
+    pending: Future | None = None
+    for batch in _raw_batches(path, report, bar):
+        future = worker.submit(prepare_datasets, batch, departments)
+        if pending:
+            _write(path, url, report, pending, departments)
+        pending = future
+    if pending:
+        _write(path, url, report, pending, departments)
+
+
+def _write(path: Path, url: str | None, report: LoadReport, prepared: Future, departments: dict[str, dict]) -> None:
+    good, errors, docs = prepared.result()
+    report.errors += [f"{path}:{number}: {message}" for number, message in errors]
+    with session_scope(url) as session:
+        records = _check_departments(session, good, path, report)
+        report.add(save_datasets(session, records, docs=docs))  # records without a doc get theirs computed here

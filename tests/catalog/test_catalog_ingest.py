@@ -172,6 +172,22 @@ def test_migrate_twice_keeps_data(tmp_path):
         assert s.get(Dataset, "JTW-9001").title == "共享电单车停放点位"
 
 
+def test_upgrade_to_the_lean_index_rebuilds_it_from_the_search_docs(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(url, "0004_search_speed")
+    path = tmp_path / "one.jsonl"
+    write_jsonl(path, [record()])
+    load_files([DEPARTMENTS, path], url, progress=False)
+    with engine(url).connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM dataset_fts_docsize").scalar() == 1
+    migrate(url)
+    with engine(url).connect() as conn:
+        tables = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "dataset_fts_docsize" not in tables
+    with session_scope(url) as s:
+        assert [r["id"] for r in search(s, "电单车停放").results] == ["JTW-9001"]
+
+
 def test_cli_load_export_and_stats(tmp_path):
     url = fresh_db(tmp_path)
     path = tmp_path / "cli.jsonl"
