@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 CODED = ("department", "district", "category", "open_type", "share_type", "has_api")
 FORMAT_BIT = {f: 1 << i for i, f in enumerate(FORMATS)}
+CHUNK = 50_000  # texts per step when building postings
 MEMO_SIZE = 8192  # memoised query analyses and term document frequencies per catalogue version
 MATCH_CACHE_ROWS = 2_000_000  # rowids kept in memoised full-text match lists (16 bytes each with the rank)
 
@@ -127,18 +128,25 @@ class Postings:
     Built in bulk with numpy (term ids → one sort), about 8 bytes per distinct (term, dataset) pair."""
 
     def __init__(self, rowids: np.ndarray, texts: list[str], size: int) -> None:
+        self.vocab: dict[str, int] = {}
+        self.length = np.zeros(size, dtype=np.int32)  # tokens in the field, per rowid
+        pairs = [self._pairs(rowids[i:i + CHUNK], texts[i:i + CHUNK], size) for i in range(0, len(texts), CHUNK)]
+        pairs = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
+        self.rowids = (pairs % size).astype(np.int32)  # distinct (term, rowid) pairs, by term then rowid
+        self.start = np.searchsorted(pairs // size, np.arange(len(self.vocab) + 1))
+        self.average_length = float(self.length[rowids].mean()) if len(rowids) else 0.0
+
+    def _pairs(self, rowids: np.ndarray, texts: list[str], size: int) -> np.ndarray:
+        """term id × size + rowid for each distinct token of each text (one chunk, to bound memory)."""
         flat = " ".join(texts).split()  # the field's tokens, joined by single spaces (store.search_doc)
         lengths = [text.count(" ") + 1 if text else 0 for text in texts]
         if sum(lengths) != len(flat):  # irregular spacing: count per text
             lengths = [len(text.split()) for text in texts]
-        self.vocab = {term: i for i, term in enumerate(dict.fromkeys(flat))}
-        ids = np.fromiter(map(self.vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
-        pairs = np.unique(ids * size + np.repeat(rowids, lengths))  # distinct (term, rowid), by term then rowid
-        self.rowids = (pairs % size).astype(np.int32)
-        self.start = np.searchsorted(pairs // size, np.arange(len(self.vocab) + 1))
-        self.length = np.zeros(size, dtype=np.int32)  # tokens in the field, per rowid
         self.length[rowids] = lengths
-        self.average_length = float(self.length[rowids].mean()) if len(rowids) else 0.0
+        for term in dict.fromkeys(flat):
+            self.vocab.setdefault(term, len(self.vocab))
+        ids = np.fromiter(map(self.vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
+        return np.unique(ids * size + np.repeat(rowids, lengths))
 
     def rows(self, term: str) -> np.ndarray:
         term_id = self.vocab.get(term)
@@ -206,6 +214,12 @@ def snapshot(session: Session) -> Snapshot:
             snap = _build(session, (token, version))
             _snapshots[url] = snap
     return snap
+
+
+def is_built(url: str, key: tuple[str, int]) -> bool:
+    """The snapshot of catalogue version `key` (from `catalogue_key(url)`) is already in this process."""
+    snap = _snapshots.get(str(engine(url).url))
+    return snap is not None and snap.key == key
 
 
 def warm(url: str | None = None) -> None:

@@ -79,3 +79,37 @@ def test_departments(call):
     jtw = next(d for d in body["results"] if d["code"] == "JTW")
     assert jtw["name"] == "贵阳市交通委员会" and "市交委" in jtw["short_names"] and jtw["datasets"] > 0
     assert sum(d["datasets"] for d in body["results"]) == 1139
+
+
+def test_cached_answers_follow_a_catalogue_change(tmp_path):
+    from catalog_index.db import session_scope
+    from catalog_index.ingest import load_files, validate_dataset
+    from catalog_index.store import save_datasets
+    from tests.catalog.conftest import SAMPLE, fresh_db
+
+    url = fresh_db(tmp_path)
+    load_files(SAMPLE, url, progress=False)
+    app = web.Application()
+    app["db_url"] = url
+    setup_routes(app)
+
+    async def titles(client, q: str) -> list[str]:
+        resp = await client.get("/api/datasets", params={"q": q})
+        return [r["title"] for r in (await resp.json())["results"]]
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        async with TestClient(TestServer(app)) as client:
+            before = await titles(client, "共享电单车停放点位")
+            again = await titles(client, "共享电单车停放点位")  # from the response cache
+            raw = {"id": "JTW-9001", "title": "共享电单车停放点位", "description": "电单车停放点位", "department": "",
+                   "department_code": "JTW", "category": "交通出行", "keywords": ["电单车"], "fields": ["点位名称"],
+                   "formats": ["CSV"], "share_type": "无条件共享", "share_condition": "", "open_type": "无条件开放",
+                   "open_condition": "", "update_frequency": "每月", "record_count": 10, "district": "市本级",
+                   "has_api": False, "published": "2024-01-01", "updated": "2024-02-01"}
+            with session_scope(url) as session:
+                save_datasets(session, [validate_dataset(raw)])
+            return before, again, await titles(client, "共享电单车停放点位")
+
+    before, again, after = asyncio.run(scenario())
+    assert before == again and "共享电单车停放点位" not in before
+    assert after[0] == "共享电单车停放点位"
