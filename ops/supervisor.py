@@ -74,7 +74,8 @@ def main() -> int:
         Service("web", services.web_cmd(conf), env, conf.log_dir / "web.log", urls["web"]),
     ]
 
-    stopping = False
+    stopping = False  # a signal asked us to stop, or a service failed
+    failed = False  # exit status 1: a service did not start or kept dying (Ctrl-C while starting is not a failure)
 
     def on_signal(signum, frame):  # noqa: ARG001
         nonlocal stopping
@@ -93,12 +94,11 @@ def main() -> int:
         dead = [s for s in pending if s.proc.poll() is not None]
         if dead:
             print(f"{dead[0].name} failed to start; see {dead[0].log}", file=sys.stderr)
-            stopping = True
+            stopping = failed = True
         time.sleep(0.5)
     if pending and not stopping:
         print(f"timed out waiting for {[s.name for s in pending]}", file=sys.stderr)
-        stopping = True
-    exit_code = 1 if stopping else 0
+        stopping = failed = True
     if not stopping:
         print(f"筑数助手 is running:\n  chat page   {conf.web_url}/\n  health      {conf.web_url}/api/health\n"
               f"  Rasa        {conf.rasa_url} (REST: /webhooks/rest/webhook)\n  actions     {conf.actions_url}\n"
@@ -109,7 +109,7 @@ def main() -> int:
             if service.proc.poll() is not None and not stopping:
                 if len(service.starts) >= RESTARTS_PER_MINUTE:
                     print(f"{service.name} keeps dying; stopping. See {service.log}", file=sys.stderr)
-                    stopping, exit_code = True, 1
+                    stopping = failed = True
                     break
                 print(f"{service.name} exited with {service.proc.returncode}; restarting", file=sys.stderr)
                 service.start()
@@ -122,7 +122,7 @@ def main() -> int:
     for service in fleet:
         service.kill()
     print("stopped.")
-    return exit_code
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
