@@ -37,6 +37,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from catalog_index.db import engine, session_scope
@@ -196,7 +197,7 @@ class Lru:
 enabled = True  # False: nothing is memoised (benchmarks.search_bench --cold measures the uncached path)
 
 
-_snapshots: dict[str, Snapshot] = {}
+_snapshots: dict[Engine, Snapshot] = {}
 _build_lock = threading.Lock()
 
 
@@ -204,7 +205,7 @@ def snapshot(session: Session) -> Snapshot:
     """The snapshot of the catalogue as this session's transaction sees it (rebuilt after any change)."""
     conn = session.connection()
     token, version = conn.exec_driver_sql("SELECT token, version FROM catalog_version WHERE id = 1").one()
-    url = str(conn.engine.url)
+    url = conn.engine  # one engine per database URL (catalog_index.db.engine)
     snap = _snapshots.get(url)
     if snap is not None and snap.key == (token, version):
         return snap
@@ -218,7 +219,7 @@ def snapshot(session: Session) -> Snapshot:
 
 def is_built(url: str, key: tuple[str, int]) -> bool:
     """The snapshot of catalogue version `key` (from `catalogue_key(url)`) is already in this process."""
-    snap = _snapshots.get(str(engine(url).url))
+    snap = _snapshots.get(engine(url))
     return snap is not None and snap.key == key
 
 

@@ -30,8 +30,8 @@ computed on the process's `catalog_index.columns.Snapshot`, numpy arrays indexed
 rows are read from `datasets`.  The snapshot belongs to one catalogue version (a counter kept by triggers in
 the same transaction as every change) and memoises per version the text understanding, the groups with the
 chosen matching subset (`_run`) and full-text match lists (`_match_list`), so paging or refining a query costs
-no full-text work.  Relaxation probes without filters are `LIMIT 1` queries; with filters they check the match
-list against the snapshot's filter mask.
+no full-text work.  Within one search each expression's match list is fetched once: the relaxation probes'
+lists serve the final matching too.
 
 Index and PostgreSQL: the portable half of the index is `search_docs`, pre-segmented text per field written in
 the same transaction as the dataset (`catalog_index.store`).  On SQLite an external-content FTS5 table over it
@@ -41,7 +41,7 @@ setweight(to_tsvector('simple', department || ' ' || description), 'C') || setwe
 fields || ' ' || fuzzy), 'D')` with a GIN index ('simple' keeps our jieba tokens as they are); the group
 expression becomes a `to_tsquery('simple', …)` with `&`/`|` (`SELECT array_agg(rowid)` for the match list), and
 document frequencies come from `ts_stat` instead of fts5vocab.  Ranking needs no database function: it runs on
-the snapshot.  Everything but the SQL strings (`_exists`, `_full_text`, the page read in `_page`, the snapshot
+the snapshot.  Everything but the SQL strings (`_full_text`, the page read in `_page`, the snapshot
 load in `columns`) stays the same.
 """
 
@@ -223,11 +223,6 @@ def understand(session: Session, q: str, departments: dict | None = None) -> tup
     return rest, found
 
 
-def _sql(session: Session, sql: str, params: dict[str, Any] | None = None) -> list:
-    """Rows of a driver-level query in the session's transaction (hot path: skips SQLAlchemy compilation)."""
-    return session.connection().exec_driver_sql(sql, params or {}).all()
-
-
 def _quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
@@ -336,25 +331,20 @@ class Matches:
     groups: tuple[Group, ...] = ()  # the query groups every match has
 
 
-def _exists(session: Session, snap: Snapshot, expr: str, keep: np.ndarray | None) -> bool:
-    """Some dataset matches `expr` (and passes the filters' mask `keep`, when given)."""
-    if keep is None:
-        return bool(_sql(session, "SELECT 1 FROM dataset_fts WHERE dataset_fts MATCH :expr LIMIT 1", {"expr": expr}))
-    rowids = _match_list(session, snap, expr)
-    return bool(keep[rowids[rowids < snap.size]].any())
-
-
-def _match(session: Session, snap: Snapshot, groups: list[Group], filters: dict[str, Any]) -> Matches | None:
+def _match(session: Session, snap: Snapshot, groups: list[Group], filters: dict[str, Any],
+           lists: dict[str, np.ndarray]) -> Matches | None:
     """The matching set: all groups must match; when no dataset has them all, the subset of groups with the
-    most information that some dataset matches.  None when nothing matches at all."""
-    keep = snap.mask(filters) if filters else None
+    most information that some dataset matches.  None when nothing matches at all.  A probe fetches the whole
+    match list (a subset that matches needs it next anyway; one that does not costs the same as LIMIT 1)."""
+    keep = snap.mask(filters)
     total = sum(g.weight for g in groups) or 1.0
     usable = sorted((g for g in groups if g.alternatives), key=lambda g: -g.weight)[:MAX_GROUPS]
     subsets = sorted((combo for n in range(len(usable), 0, -1) for combo in combinations(usable, n)),
                      key=lambda combo: (-sum(g.weight for g in combo), -len(combo)))
     for combo in subsets[:MAX_SUBSETS]:
         expr = " AND ".join(g.alternatives[0] for g in combo)
-        if _exists(session, snap, expr, keep):
+        rowids = _match_list(session, snap, expr, lists)
+        if keep[rowids[rowids < snap.size]].any():
             return Matches(expr, filters, sum(g.weight for g in combo) / total, combo)
     return None
 
@@ -362,7 +352,7 @@ def _match(session: Session, snap: Snapshot, groups: list[Group], filters: dict[
 # ---------------------------------------------------------------- results
 
 
-def _matched(session: Session, snap: Snapshot, matches: Matches | None) -> np.ndarray:
+def _matched(session: Session, snap: Snapshot, matches: Matches | None, lists: dict[str, np.ndarray]) -> np.ndarray:
     """Rowids of the matches that pass the filters, ascending.  One full-text pass; filters are checked against
     the snapshot's columns instead of joined rows."""
     if matches is None:
@@ -370,15 +360,17 @@ def _matched(session: Session, snap: Snapshot, matches: Matches | None) -> np.nd
     keep = snap.mask(matches.filters)
     if matches.expr is None:
         return np.flatnonzero(keep)
-    rowids = _match_list(session, snap, matches.expr)
+    rowids = _match_list(session, snap, matches.expr, lists)
     rowids = rowids[rowids < snap.size]
     return rowids[keep[rowids]]
 
 
-def _match_list(session: Session, snap: Snapshot, expr: str) -> np.ndarray:
-    """Rowids of every document matching the FTS5 expression, ascending; memoised per catalogue version (paging
-    and refining a query reuse it, as does `_matched` after a relaxation probe)."""
-    return snap.match_lists.get(expr, lambda: _full_text(session, expr), cost=len)
+def _match_list(session: Session, snap: Snapshot, expr: str, lists: dict[str, np.ndarray]) -> np.ndarray:
+    """Rowids of every document matching the FTS5 expression, ascending: from `lists` (this search's own), else
+    the per-version memo (paging and refining a query reuse it), else one full-text pass."""
+    if expr not in lists:
+        lists[expr] = snap.match_lists.get(expr, lambda: _full_text(session, expr), cost=len)
+    return lists[expr]
 
 
 def _full_text(session: Session, expr: str) -> np.ndarray:
@@ -493,7 +485,9 @@ def _formats(value: Any) -> list[str]:
 def _highlight(title: str, terms: list[str]) -> str:
     """The title, HTML-escaped, with the query terms in <em>."""
     marks = [False] * len(title)
-    lowered = normalize(title) if len(normalize(title)) == len(title) else title.lower()
+    lowered = normalize(title)
+    if len(lowered) != len(title):  # normalising changed the length: positions would not line up
+        lowered = title.lower()
     for term in sorted({t for t in terms if t}, key=len, reverse=True):
         start = lowered.find(term)
         while start >= 0:
@@ -537,13 +531,14 @@ def search(session: Session, q: str = "", *, department: str | None = None, dist
     departments = snap.departments
     rest, from_text = snap.memo(("understand", q), lambda: understand(session, q, departments))
     from_text = {k: v for k, v in from_text.items() if k not in explicit}
-    matches, groups = _run(session, snap, analyzer, rest, {**explicit, **from_text}, bool(from_text))
+    lists: dict[str, np.ndarray] = {}  # this search's full-text match lists, by expression
+    matches, groups = _run(session, snap, analyzer, rest, {**explicit, **from_text}, bool(from_text), lists)
     names = {ref.code: ref.name for ref in departments.values()}
-    matched = _matched(session, snap, matches)
+    matched = _matched(session, snap, matches, lists)
     applied = from_text
     if not len(matched) and from_text:  # nothing has all the filters read from the text: search without them
-        matches, groups = _run(session, snap, analyzer, rest, explicit, False)
-        matched = _matched(session, snap, matches)
+        matches, groups = _run(session, snap, analyzer, rest, explicit, False, lists)
+        matched = _matched(session, snap, matches, lists)
         applied = {}
     ranked = sort == "relevance" and matches is not None and matches.expr is not None
     scores = _scores(snap, matched, matches.groups) if ranked else None
@@ -559,7 +554,7 @@ def search(session: Session, q: str = "", *, department: str | None = None, dist
 
 
 def _run(session: Session, snap: Snapshot, analyzer: Analyzer, rest: str, filters: dict[str, Any],
-         filters_from_text: bool) -> tuple[Matches | None, list[Group]]:
+         filters_from_text: bool, lists: dict[str, np.ndarray]) -> tuple[Matches | None, list[Group]]:
     """The matching set and query groups, memoised per catalogue version (the analysis and the relaxation
     probes depend only on the text, the filters and the catalogue)."""
     def compute() -> tuple[Matches | None, list[Group]]:
@@ -567,7 +562,7 @@ def _run(session: Session, snap: Snapshot, analyzer: Analyzer, rest: str, filter
         if not words:
             return Matches(None, filters), []
         groups = _groups(snap, analyzer, words)
-        return _match(session, snap, groups, filters), groups
+        return _match(session, snap, groups, filters, lists), groups
 
     return snap.memo(("run", rest, tuple(sorted(filters.items())), filters_from_text), compute)
 
