@@ -20,8 +20,9 @@ changed, so a query never mixes a new index with old columns.  The snapshot also
 table, an LRU `memo` for query analysis (`catalog_index.search` keeps the text understanding and the
 matching-subset choice there) and an LRU of full-text match lists bounded by their total length
 (`match_lists`); all go away with the version.  `enabled = False` switches the LRUs off (benchmarks --cold).
-Size: about 60 bytes per dataset plus its title and 8 bytes per distinct title or keyword term; building it
-takes ≈3 s per 100k datasets (`warm()` does it when a service starts, not on a user's first query).
+Size: ≈0.9 GB of private memory at 1M datasets (mostly the titles as Python strings), built in chunks so the
+rows read are never all held at once; building it takes ≈3 s per 100k datasets (`warm()` does it when a service
+starts, not on a user's first query).
 """
 
 from __future__ import annotations
@@ -128,14 +129,26 @@ class Postings:
     """Sorted rowids per term for one search_docs field: `rows(term)` = the datasets whose field has the token.
     Built in bulk with numpy (term ids → one sort), about 8 bytes per distinct (term, dataset) pair."""
 
-    def __init__(self, rowids: np.ndarray, texts: list[str], size: int) -> None:
+    def __init__(self, size: int) -> None:
+        self.size = size
         self.vocab: dict[str, int] = {}
         self.length = np.zeros(size, dtype=np.int32)  # tokens in the field, per rowid
-        pairs = [self._pairs(rowids[i:i + CHUNK], texts[i:i + CHUNK], size) for i in range(0, len(texts), CHUNK)]
-        pairs = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
-        self.rowids = (pairs % size).astype(np.int32)  # distinct (term, rowid) pairs, by term then rowid
-        self.start = np.searchsorted(pairs // size, np.arange(len(self.vocab) + 1))
-        self.average_length = float(self.length[rowids].mean()) if len(rowids) else 0.0
+        self.rowids = np.zeros(0, dtype=np.int32)  # distinct (term, rowid) pairs' rowids, by term then rowid
+        self.start = np.zeros(1, dtype=np.int64)  # term id → its first position in `rowids`
+        self.average_length = 0.0
+        self._parts: list[np.ndarray] = []
+
+    def add(self, rowids: np.ndarray, texts: list[str]) -> None:
+        """Take in one chunk of (rowid, field text); `freeze()` when all are in."""
+        self._parts.append(self._pairs(rowids, texts, self.size))
+
+    def freeze(self) -> None:
+        pairs = np.unique(np.concatenate(self._parts)) if self._parts else np.zeros(0, dtype=np.int64)
+        self._parts = []
+        self.rowids = (pairs % self.size).astype(np.int32)
+        self.start = np.searchsorted(pairs // self.size, np.arange(len(self.vocab) + 1))
+        present = self.length[self.length > 0]
+        self.average_length = float(present.mean()) if len(present) else 0.0
 
     def _pairs(self, rowids: np.ndarray, texts: list[str], size: int) -> np.ndarray:
         """term id × size + rowid for each distinct token of each text (one chunk, to bound memory)."""
@@ -247,55 +260,76 @@ def catalogue_key(url: str | None = None) -> tuple[str, int]:
 
 
 def _build(session: Session, key: tuple[str, int]) -> Snapshot:
+    """Read the catalogue in chunks of CHUNK rows (a process keeps only the arrays, not the rows)."""
     cursor = session.connection().connection.cursor()
     try:
-        rows = cursor.execute(_LOAD).fetchall()
         size = cursor.execute("SELECT coalesce(max(rowid), 0) + 1 FROM search_docs").fetchone()[0]
+        columns = _Columns(size)
+        cursor.execute(_LOAD)
+        while rows := cursor.fetchmany(CHUNK):
+            columns.add(rows)
     finally:
         cursor.close()
-    present = np.zeros(size, dtype=bool)
-    values: dict[str, list] = {name: [] for name in CODED}
-    index: dict[str, dict] = {name: {} for name in CODED}
-    codes = {name: np.full(size, -1, dtype=np.int32) for name in CODED}
-    formats = np.zeros(size, dtype=np.uint8)
-    updated = np.full(size, -1, dtype=np.int32)
-    titles = [""] * size
-    by_title: dict[str, list[int]] = {}
-    mask_of: dict[Any, int] = {}
-    ordinal_of: dict[Any, int] = {}
-    rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    present[rowids] = True
-    for name, column in zip(CODED, range(3, 9), strict=True):
-        seen, found = index[name], values[name]
-        column_codes = []
+    return columns.snapshot(key, alias_table(session), _document_frequencies(session))
+
+
+class _Columns:
+    """The snapshot's arrays, filled chunk by chunk from `_LOAD` rows."""
+
+    def __init__(self, size: int) -> None:
+        self.present = np.zeros(size, dtype=bool)
+        self.values: dict[str, list] = {name: [] for name in CODED}
+        self.index: dict[str, dict] = {name: {} for name in CODED}
+        self.codes = {name: np.full(size, -1, dtype=np.int32) for name in CODED}
+        self.formats = np.zeros(size, dtype=np.uint8)
+        self.updated = np.full(size, -1, dtype=np.int32)
+        self.titles = [""] * size
+        self.by_title: dict[str, list[int]] = {}
+        self.mask_of: dict[Any, int] = {}
+        self.ordinal_of: dict[Any, int] = {}
+        self.ids: list[tuple[str, int]] = []  # (dataset id, rowid)
+        self.postings = {name: Postings(size) for name in RANKED_FIELDS}
+
+    def add(self, rows: list[tuple]) -> None:
+        rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        self.present[rowids] = True
+        for name, column in zip(CODED, range(3, 9), strict=True):
+            seen, found = self.index[name], self.values[name]
+            column_codes = []
+            for row in rows:
+                value = bool(row[column]) if name == "has_api" else row[column]
+                code = seen.get(value)
+                if code is None:
+                    code = seen[value] = len(found)
+                    found.append(value)
+                column_codes.append(code)
+            self.codes[name][rowids] = column_codes
         for row in rows:
-            value = bool(row[column]) if name == "has_api" else row[column]
-            code = seen.get(value)
-            if code is None:
-                code = seen[value] = len(found)
-                found.append(value)
-            column_codes.append(code)
-        codes[name][rowids] = column_codes
-    for row in rows:
-        rowid, raw_formats, raw_updated = row[0], row[9], row[10]
-        titles[rowid] = row[2]
-        by_title.setdefault(row[2], []).append(rowid)
-        if raw_formats not in mask_of:
-            listed = json.loads(raw_formats) if isinstance(raw_formats, str) else list(raw_formats or [])
-            mask_of[raw_formats] = sum(FORMAT_BIT.get(f, 0) for f in set(listed))
-        formats[rowid] = mask_of[raw_formats]
-        if raw_updated not in ordinal_of:
-            day = raw_updated if isinstance(raw_updated, date) or raw_updated is None else date.fromisoformat(raw_updated)
-            ordinal_of[raw_updated] = -1 if day is None else day.toordinal()
-        updated[rowid] = ordinal_of[raw_updated]
-    id_order = np.full(size, -1, dtype=np.int32)
-    by_id = sorted(range(len(rows)), key=lambda i: rows[i][1])
-    id_order[rowids[by_id]] = np.arange(len(rows), dtype=np.int32)
-    postings = {name: Postings(rowids, [row[column] or "" for row in rows], size)
-                for name, column in zip(RANKED_FIELDS, (11, 12), strict=True)}
-    starts = np.cumsum([0] + [len(t) + 1 for t in titles[:-1]])
-    return Snapshot(key, alias_table(session), values, codes, formats, updated, id_order, titles, by_title, present,
-                    "\n".join(titles), starts, postings, _document_frequencies(session))
+            rowid, raw_formats, raw_updated = row[0], row[9], row[10]
+            self.titles[rowid] = row[2]
+            self.by_title.setdefault(row[2], []).append(rowid)
+            self.ids.append((row[1], rowid))
+            if raw_formats not in self.mask_of:
+                listed = json.loads(raw_formats) if isinstance(raw_formats, str) else list(raw_formats or [])
+                self.mask_of[raw_formats] = sum(FORMAT_BIT.get(f, 0) for f in set(listed))
+            self.formats[rowid] = self.mask_of[raw_formats]
+            if raw_updated not in self.ordinal_of:
+                day = (raw_updated if isinstance(raw_updated, date) or raw_updated is None
+                       else date.fromisoformat(raw_updated))
+                self.ordinal_of[raw_updated] = -1 if day is None else day.toordinal()
+            self.updated[rowid] = self.ordinal_of[raw_updated]
+        for name, column in zip(RANKED_FIELDS, (11, 12), strict=True):
+            self.postings[name].add(rowids, [row[column] or "" for row in rows])
+
+    def snapshot(self, key: tuple[str, int], departments: dict[str, DepartmentRef], df: dict[str, int]) -> Snapshot:
+        id_order = np.full(len(self.present), -1, dtype=np.int32)
+        self.ids.sort()
+        id_order[[rowid for _id, rowid in self.ids]] = np.arange(len(self.ids), dtype=np.int32)
+        for postings in self.postings.values():
+            postings.freeze()
+        starts = np.cumsum([0] + [len(t) + 1 for t in self.titles[:-1]])
+        return Snapshot(key, departments, self.values, self.codes, self.formats, self.updated, id_order, self.titles,
+                        self.by_title, self.present, "\n".join(self.titles), starts, self.postings, df)
 
 
 def _document_frequencies(session: Session) -> dict[str, int]:
