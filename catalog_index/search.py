@@ -29,7 +29,7 @@ datasets).  Filters, facet counts, the title and keyword postings used for scori
 computed on the process's `catalog_index.columns.Snapshot`, numpy arrays indexed by FTS rowid; only the page's
 rows are read from `datasets`.  The snapshot belongs to one catalogue version (a counter kept by triggers in
 the same transaction as every change) and memoises per version the text understanding, the groups with the
-chosen matching subset (`_run`) and full-text match lists (`_match_list`), so paging or refining a query costs
+chosen matching subset (`_run`) and full-text match lists (`_Search`), so paging or refining a query costs
 no full-text work.  Within one search each expression's match list is fetched once: the relaxation probes'
 lists serve the final matching too.
 
@@ -323,7 +323,7 @@ _FACET_COLUMNS = "d.department_code, d.district, d.category, d.open_type, d.shar
 
 @dataclass
 class Matches:
-    """A matching set, described by SQL: FROM/WHERE clauses and their parameters (expr None = no text)."""
+    """A matching set: the FTS5 expression (None = no text) and the filters every match passes."""
 
     expr: str | None
     filters: dict[str, Any]
@@ -331,20 +331,17 @@ class Matches:
     groups: tuple[Group, ...] = ()  # the query groups every match has
 
 
-def _match(session: Session, snap: Snapshot, groups: list[Group], filters: dict[str, Any],
-           lists: dict[str, np.ndarray]) -> Matches | None:
+def _match(run: _Search, groups: list[Group], filters: dict[str, Any]) -> Matches | None:
     """The matching set: all groups must match; when no dataset has them all, the subset of groups with the
     most information that some dataset matches.  None when nothing matches at all.  A probe fetches the whole
     match list (a subset that matches needs it next anyway; one that does not costs the same as LIMIT 1)."""
-    keep = snap.mask(filters)
     total = sum(g.weight for g in groups) or 1.0
     usable = sorted((g for g in groups if g.alternatives), key=lambda g: -g.weight)[:MAX_GROUPS]
     subsets = sorted((combo for n in range(len(usable), 0, -1) for combo in combinations(usable, n)),
                      key=lambda combo: (-sum(g.weight for g in combo), -len(combo)))
     for combo in subsets[:MAX_SUBSETS]:
         expr = " AND ".join(g.alternatives[0] for g in combo)
-        rowids = _match_list(session, snap, expr, lists)
-        if keep[rowids[rowids < snap.size]].any():
+        if len(run.passing(expr, filters)):
             return Matches(expr, filters, sum(g.weight for g in combo) / total, combo)
     return None
 
@@ -352,25 +349,29 @@ def _match(session: Session, snap: Snapshot, groups: list[Group], filters: dict[
 # ---------------------------------------------------------------- results
 
 
-def _matched(session: Session, snap: Snapshot, matches: Matches | None, lists: dict[str, np.ndarray]) -> np.ndarray:
-    """Rowids of the matches that pass the filters, ascending.  One full-text pass; filters are checked against
-    the snapshot's columns instead of joined rows."""
-    if matches is None:
-        return np.zeros(0, dtype=np.int64)
-    keep = snap.mask(matches.filters)
-    if matches.expr is None:
-        return np.flatnonzero(keep)
-    rowids = _match_list(session, snap, matches.expr, lists)
-    rowids = rowids[rowids < snap.size]
-    return rowids[keep[rowids]]
+class _Search:
+    """What one search fetches or computes once and uses in several steps: full-text match lists (also from the
+    per-version memo, so paging and refining a query reuse them), filter masks, and the matches passing them."""
 
+    def __init__(self, session: Session, snap: Snapshot) -> None:
+        self.session, self.snap = session, snap
+        self.passed: dict[tuple, np.ndarray] = {}
+        self.masks: dict[tuple, np.ndarray] = {}
 
-def _match_list(session: Session, snap: Snapshot, expr: str, lists: dict[str, np.ndarray]) -> np.ndarray:
-    """Rowids of every document matching the FTS5 expression, ascending: from `lists` (this search's own), else
-    the per-version memo (paging and refining a query reuse it), else one full-text pass."""
-    if expr not in lists:
-        lists[expr] = snap.match_lists.get(expr, lambda: _full_text(session, expr), cost=len)
-    return lists[expr]
+    def passing(self, expr: str | None, filters: dict[str, Any]) -> np.ndarray:
+        """Rowids, ascending, of the datasets matching `expr` (None: all) that pass the filters."""
+        key = (expr, tuple(sorted(filters.items())))
+        if key not in self.passed:
+            if key[1] not in self.masks:
+                self.masks[key[1]] = self.snap.mask(filters)
+            keep = self.masks[key[1]]
+            if expr is None:
+                self.passed[key] = np.flatnonzero(keep)
+            else:
+                rowids = self.snap.match_lists.get(expr, lambda: _full_text(self.session, expr), cost=len)
+                rowids = rowids[rowids < self.snap.size]
+                self.passed[key] = rowids[keep[rowids]]
+        return self.passed[key]
 
 
 def _full_text(session: Session, expr: str) -> np.ndarray:
@@ -531,14 +532,14 @@ def search(session: Session, q: str = "", *, department: str | None = None, dist
     departments = snap.departments
     rest, from_text = snap.memo(("understand", q), lambda: understand(session, q, departments))
     from_text = {k: v for k, v in from_text.items() if k not in explicit}
-    lists: dict[str, np.ndarray] = {}  # this search's full-text match lists, by expression
-    matches, groups = _run(session, snap, analyzer, rest, {**explicit, **from_text}, bool(from_text), lists)
+    run = _Search(session, snap)
+    matches, groups = _run(run, analyzer, rest, {**explicit, **from_text}, bool(from_text))
     names = {ref.code: ref.name for ref in departments.values()}
-    matched = _matched(session, snap, matches, lists)
+    matched = run.passing(matches.expr, matches.filters) if matches else np.zeros(0, dtype=np.int64)
     applied = from_text
     if not len(matched) and from_text:  # nothing has all the filters read from the text: search without them
-        matches, groups = _run(session, snap, analyzer, rest, explicit, False, lists)
-        matched = _matched(session, snap, matches, lists)
+        matches, groups = _run(run, analyzer, rest, explicit, False)
+        matched = run.passing(matches.expr, matches.filters) if matches else np.zeros(0, dtype=np.int64)
         applied = {}
     ranked = sort == "relevance" and matches is not None and matches.expr is not None
     scores = _scores(snap, matched, matches.groups) if ranked else None
@@ -553,18 +554,18 @@ def search(session: Session, q: str = "", *, department: str | None = None, dist
     return SearchResult(count, page, rows, low, results, facets, applied)
 
 
-def _run(session: Session, snap: Snapshot, analyzer: Analyzer, rest: str, filters: dict[str, Any],
-         filters_from_text: bool, lists: dict[str, np.ndarray]) -> tuple[Matches | None, list[Group]]:
+def _run(run: _Search, analyzer: Analyzer, rest: str, filters: dict[str, Any],
+         filters_from_text: bool) -> tuple[Matches | None, list[Group]]:
     """The matching set and query groups, memoised per catalogue version (the analysis and the relaxation
     probes depend only on the text, the filters and the catalogue)."""
     def compute() -> tuple[Matches | None, list[Group]]:
         words = _content_words(analyzer, rest, keep_generic=not filters_from_text)
         if not words:
             return Matches(None, filters), []
-        groups = _groups(snap, analyzer, words)
-        return _match(session, snap, groups, filters, lists), groups
+        groups = _groups(run.snap, analyzer, words)
+        return _match(run, groups, filters), groups
 
-    return snap.memo(("run", rest, tuple(sorted(filters.items())), filters_from_text), compute)
+    return run.snap.memo(("run", rest, tuple(sorted(filters.items())), filters_from_text), compute)
 
 
 def _result_dict(row: dict, names: dict[str, str], terms: list[str]) -> dict:
