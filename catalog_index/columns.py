@@ -49,8 +49,8 @@ log = logging.getLogger(__name__)
 
 CODED = ("department", "district", "category", "open_type", "share_type", "has_api")
 FORMAT_BIT = {f: 1 << i for i, f in enumerate(FORMATS)}
-CHUNK = 50_000  # texts per step when building postings
-MEMO_SIZE = 8192  # memoised query analyses and term document frequencies per catalogue version
+CHUNK = 50_000  # catalogue rows read (and postings built) per step of a snapshot build
+MEMO_SIZE = 8192  # memoised query analyses per catalogue version
 MATCH_CACHE_ROWS = 2_000_000  # rowids kept in memoised full-text match lists (16 bytes each with the rank)
 
 _LOAD = ("SELECT s.rowid, d.id, s.title_norm, d.department_code, d.district, d.category, d.open_type, "
@@ -140,7 +140,7 @@ class Postings:
 
     def add(self, rowids: np.ndarray, texts: list[str]) -> None:
         """Take in one chunk of (rowid, field text); `freeze()` when all are in."""
-        self._parts.append(self._pairs(rowids, texts, self.size))
+        self._parts.append(self._pairs(rowids, texts))
 
     def freeze(self) -> None:
         pairs = np.unique(np.concatenate(self._parts)) if self._parts else np.zeros(0, dtype=np.int64)
@@ -150,7 +150,7 @@ class Postings:
         present = self.length[self.length > 0]
         self.average_length = float(present.mean()) if len(present) else 0.0
 
-    def _pairs(self, rowids: np.ndarray, texts: list[str], size: int) -> np.ndarray:
+    def _pairs(self, rowids: np.ndarray, texts: list[str]) -> np.ndarray:
         """term id × size + rowid for each distinct token of each text (one chunk, to bound memory)."""
         flat = " ".join(texts).split()  # the field's tokens, joined by single spaces (store.search_doc)
         lengths = [text.count(" ") + 1 if text else 0 for text in texts]
@@ -160,7 +160,7 @@ class Postings:
         for term in dict.fromkeys(flat):
             self.vocab.setdefault(term, len(self.vocab))
         ids = np.fromiter(map(self.vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
-        return np.unique(ids * size + np.repeat(rowids, lengths))
+        return np.unique(ids * self.size + np.repeat(rowids, lengths))
 
     def rows(self, term: str) -> np.ndarray:
         term_id = self.vocab.get(term)
