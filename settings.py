@@ -24,7 +24,7 @@ class Settings:
     web_port: int
     rasa_api_token: str  # empty: Rasa's HTTP API is off
     var_dir: Path  # run-time state: databases, logs, lock file
-    catalog_db_url: str
+    db_url: str  # every table: catalogue, tickets, WeChat (DB_URL; CATALOG_DB_URL is a deprecated alias)
     tracker_db: str  # SQLite file of Rasa's SQL tracker store
     model_dir: Path
     log_dir: Path
@@ -34,6 +34,11 @@ class Settings:
     wechat_app_id: str
     wechat_app_secret: str
     wechat_api_base: str
+
+    @property
+    def model_path(self) -> Path:
+        """The trained Rasa model that `make train` writes and the Rasa server loads."""
+        return self.model_dir / "desk.tar.gz"
 
     @property
     def rasa_url(self) -> str:
@@ -68,7 +73,7 @@ def get() -> Settings:
         web_port=_int("WEB_PORT", 8080),
         rasa_api_token=env("RASA_API_TOKEN", ""),
         var_dir=var,
-        catalog_db_url=env("CATALOG_DB_URL", f"sqlite:///{var / 'catalog.db'}"),
+        db_url=env("DB_URL") or env("CATALOG_DB_URL") or f"sqlite:///{var / 'catalog.db'}",
         tracker_db=env("TRACKER_DB", str(var / "tracker.db")),
         model_dir=Path(env("MODEL_DIR", str(ROOT / "models"))),
         log_dir=Path(env("LOG_DIR", str(var / "log"))),

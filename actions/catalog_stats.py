@@ -7,8 +7,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from catalog_index.db import session_scope
 from catalog_index.stats import catalog_counts
+from database import session_scope
 
 
 class ActionCatalogStats(Action):

@@ -10,8 +10,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import catalog_view as view
-from catalog_index.db import session_scope
 from catalog_index.search import get_dataset, search
+from database import session_scope
 
 # Words of an attribute question that are not part of the dataset's name.
 ATTRIBUTE_WORDS = re.compile(

@@ -7,7 +7,6 @@ the assistant pays no extra HTTP hop and cannot drift from the API.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -15,14 +14,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import catalog_view as view
-from catalog_index import columns
-from catalog_index.db import session_scope
 from catalog_index.search import InvalidParameter, search
+from database import session_scope
 from tickets.demand import record_search_miss
 
 CHANNELS = {"socketio": "web", "rest": "rest", "wechat": "wechat"}
-
-threading.Thread(target=columns.warm, name="search-snapshot", daemon=True).start()  # see columns.warm
 
 
 def run_search(

@@ -21,14 +21,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
-from catalog_index.db import session_scope
 from catalog_index.departments import alias_table, resolve
 from catalog_index.search import get_dataset
+from database import session_scope
+from privacy import find_phone, mask_phone, mask_text
 from tickets import numbering, service, transitions, workdays
 from tickets.models import COMPLAINT_CATEGORIES
-from tickets.privacy import find_phone, install_log_masking, mask_phone, mask_text
 
-install_log_masking()
 log = logging.getLogger(__name__)
 
 CHANNELS = {"socketio": "web", "rest": "rest", "wechat": "wechat"}

@@ -37,9 +37,9 @@ from sqlalchemy import text
 import settings
 from benchmarks.search_synth import DEPARTMENTS, synthesize
 from catalog_index import columns
-from catalog_index.db import engine, migrate, session_scope
 from catalog_index.ingest import load_files
 from catalog_index.search import search
+from database import engine, migrate, session_scope
 
 QUERIES = Path(__file__).resolve().parent / "search_queries.yml"
 CONCURRENCY = 16

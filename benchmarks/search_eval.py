@@ -27,10 +27,10 @@ from rank_bm25 import BM25Okapi
 from sqlalchemy import select, text
 
 import settings
-from catalog_index.db import migrate, session_scope
 from catalog_index.ingest import load_files
 from catalog_index.models import Dataset, Department
 from catalog_index.search import search
+from database import migrate, session_scope
 
 QUERIES = Path(__file__).resolve().parent / "search_queries.yml"
 SAMPLE = [settings.ROOT / "data" / "catalog" / "departments.jsonl",

@@ -15,12 +15,22 @@ from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
+import privacy
+
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True
 )
 class CleanJiebaTokenizer(JiebaTokenizer):
-    """JiebaTokenizer without whitespace tokens."""
+    """JiebaTokenizer without whitespace tokens.
+
+    Built once when the Rasa server loads (or trains) the model: that is the Rasa process's start-up hook for log
+    masking (user texts reach Rasa's logs at DEBUG level, and tracebacks carry trackers).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        privacy.install_log_masking()
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         tokens = super().tokenize(message, attribute)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from catalog_index import db
+import database as db
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
@@ -128,7 +128,7 @@ def _cmd_reindex(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m catalog_index", description="Guiyang data catalogue tools")
-    p.add_argument("--db", help="database URL (default: CATALOG_DB_URL from settings)")
+    p.add_argument("--db", help="database URL (default: DB_URL from settings)")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database").set_defaults(func=_cmd_migrate)
     load = sub.add_parser("load", help="load departments/datasets from JSONL or CSV (UTF-8 or GB18030)")

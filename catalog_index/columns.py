@@ -41,9 +41,9 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from catalog_index.db import engine, session_scope
 from catalog_index.departments import DepartmentRef, alias_table
 from catalog_index.models import FORMATS
+from database import engine, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ def snapshot(session: Session) -> Snapshot:
     """The snapshot of the catalogue as this session's transaction sees it (rebuilt after any change)."""
     conn = session.connection()
     token, version = conn.exec_driver_sql("SELECT token, version FROM catalog_version WHERE id = 1").one()
-    url = conn.engine  # one engine per database URL (catalog_index.db.engine)
+    url = conn.engine  # one engine per database URL (database.engine)
     snap = _snapshots.get(url)
     if snap is not None and snap.key == (token, version):
         return snap

@@ -22,7 +22,6 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from catalog_index.analysis import get_analyzer
-from catalog_index.db import session_scope
 from catalog_index.models import (
     CATEGORIES,
     DISTRICTS,
@@ -33,6 +32,7 @@ from catalog_index.models import (
     Department,
 )
 from catalog_index.store import department_texts, save_datasets, save_departments, search_docs
+from database import session_scope
 
 BATCH_SIZE = 1000
 DETECT_BYTES = 1 << 20

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from catalog_index.db import Base
+from database import Base
 
 OPEN_TYPES = ("无条件开放", "有条件开放", "不予开放")
 SHARE_TYPES = ("无条件共享", "有条件共享", "不予共享")

@@ -30,7 +30,7 @@ def child_env(conf: settings.Settings, extra: dict | None = None) -> dict:
         {
             "ACTIONS_URL": conf.actions_url,
             "TRACKER_DB": conf.tracker_db,
-            "CATALOG_DB_URL": conf.catalog_db_url,
+            "DB_URL": conf.db_url,
             "SANIC_HOST": conf.host,
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
@@ -53,7 +53,7 @@ def write_credentials(conf: settings.Settings, target: Path, extra: dict | None 
 
 
 def actions_cmd(conf: settings.Settings) -> list[str]:
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(conf.actions_port)]
+    return [sys.executable, "-m", "actions", "--actions", "actions", "--port", str(conf.actions_port)]
 
 
 def rasa_cmd(conf: settings.Settings, model: Path, credentials: Path) -> list[str]:

@@ -22,7 +22,6 @@ from pathlib import Path
 import settings
 from ops import services
 from ops.services import Service
-from ops.train import model_path
 
 RESTARTS_PER_MINUTE = 3
 START_TIMEOUT = 180
@@ -57,7 +56,7 @@ def acquire_lock(path: Path):
 def main() -> int:
     conf = settings.get()
     lock = acquire_lock(conf.var_dir / "run.lock")  # noqa: F841 (held until exit)
-    model = model_path()
+    model = settings.get().model_path
     if not model.exists():
         sys.exit(f"no trained model at {model}: run `make train` first")
     busy = [p for p in (conf.rasa_port, conf.actions_port, conf.web_port) if not port_free(conf.host, p)]

@@ -22,11 +22,10 @@ import settings
 
 ROOT = settings.ROOT
 INPUTS = ["config.yml", "domain", "data/nlu", "data/rules", "data/stories", "data/jieba_dict", "bot/*.py"]
-MODEL_NAME = "desk"
 
 
 def model_path() -> Path:
-    return settings.get().model_dir / f"{MODEL_NAME}.tar.gz"
+    return settings.get().model_path
 
 
 def fingerprint() -> str:
@@ -68,7 +67,7 @@ def ensure_model() -> Path:
             [
                 sys.executable, "-m", "rasa", "train", "--force",
                 "--config", "config.yml", "--domain", "domain", "--data", "data/nlu", "data/rules",
-                "data/stories", "--out", str(model_dir), "--fixed-model-name", MODEL_NAME,
+                "data/stories", "--out", str(model_dir), "--fixed-model-name", model_path().name.removesuffix(".tar.gz"),
             ],
             cwd=ROOT,
             check=True,

@@ -43,7 +43,7 @@ class Desk:
             actions_port=free_port(),
             web_port=free_port(),
             var_dir=workdir,
-            catalog_db_url=f"sqlite:///{workdir / 'catalog.db'}",
+            db_url=f"sqlite:///{workdir / 'catalog.db'}",
             tracker_db=str(workdir / "tracker.db"),
             log_dir=workdir / "log",
         )
@@ -126,7 +126,7 @@ class Desk:
 
     @property
     def db_url(self) -> str:
-        return self.conf.catalog_db_url
+        return self.conf.db_url
 
     def say(self, sender: str, text: str, metadata: dict | None = None) -> list[dict]:
         body = json.dumps({"sender": sender, "message": text, "metadata": metadata or {}}).encode()

@@ -7,7 +7,7 @@ import json
 import sys
 
 import settings
-from catalog_index.db import session_scope
+from database import session_scope
 from tickets import demand, service, staff
 
 
@@ -54,7 +54,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tickets", description=__doc__)
-    parser.add_argument("--db", help="database URL (default: settings' CATALOG_DB_URL)")
+    parser.add_argument("--db", help="database URL (default: settings' DB_URL)")
     sub = parser.add_subparsers(dest="cmd", required=True)
 
     token = sub.add_parser("token", help="staff API tokens")

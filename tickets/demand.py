@@ -17,8 +17,8 @@ import zhconv
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from privacy import mask_text
 from tickets.models import CHANNELS, SearchMiss, Ticket, utcnow
-from tickets.privacy import mask_text
 
 UNKNOWN = "未指明"
 _PUNCT = re.compile(r"[\s\u3000，。！？、；：“”‘’（）《》【】,.!?;:'\"()\[\]<>~·…-]+")

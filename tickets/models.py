@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import relationship
 
-from catalog_index.db import Base
+from database import Base
 
 TICKET_TYPES = ("data_request", "complaint")
 CHANNELS = ("web", "wechat", "rest", "api", "other")

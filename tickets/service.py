@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from catalog_index.db import session_scope
+from database import session_scope
+from privacy import mask_phone, mask_text, phone_tail
 from tickets import numbering, transitions, workdays
 from tickets.models import CHANNELS, TICKET_TYPES, Ticket, TicketEvent, utcnow
-from tickets.privacy import mask_phone, mask_text, phone_tail
 
 log = logging.getLogger(__name__)
 

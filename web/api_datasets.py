@@ -22,9 +22,9 @@ from aiohttp import web
 
 import settings
 from catalog_index import columns
-from catalog_index.db import session_scope
 from catalog_index.departments import list_departments
 from catalog_index.search import InvalidParameter, get_dataset, search
+from database import session_scope
 
 FILTERS = ("department", "district", "category", "format", "has_api", "open_type", "share_type")
 KNOWN_PARAMS = {"q", "sort", "page", "rows", *FILTERS}
@@ -32,7 +32,7 @@ RESPONSES = columns.Lru(2048)  # (url, (token, version), parameters) → JSON te
 
 
 def _db_url(request: web.Request) -> str:
-    return request.app.get("db_url") or settings.get().catalog_db_url
+    return request.app.get("db_url") or settings.get().db_url
 
 
 async def _in_thread(request: web.Request, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -18,12 +18,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 import settings
-from catalog_index.db import session_scope
+from database import session_scope
+from privacy import find_phone
 from tickets import demand, service, staff, transitions
 from tickets.models import APPLICANT_TYPES, COMPLAINT_CATEGORIES, TICKET_TYPES
-from tickets.privacy import find_phone, install_log_masking
 
-install_log_masking()
 log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 100
@@ -39,7 +38,7 @@ def _error(status: int, message: str, **headers: str) -> web.HTTPException:
 
 
 def _db_url(request: web.Request) -> str:
-    return request.app.get("db_url") or settings.get().catalog_db_url
+    return request.app.get("db_url") or settings.get().db_url
 
 
 async def _in_session(request: web.Request, work: Callable[[Session], Any]) -> Any:
@@ -307,7 +306,7 @@ async def _seed_dev_token(app: web.Application) -> None:
     token = settings.get().staff_api_token
     if not token:
         return
-    url = app.get("db_url") or settings.get().catalog_db_url
+    url = app.get("db_url") or settings.get().db_url
 
     def job() -> bool:
         with session_scope(url) as session:

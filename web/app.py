@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 import settings
 from catalog_index import columns
-from catalog_index.db import engine
+from database import engine
 from web import api_datasets, api_tickets
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -44,9 +44,7 @@ async def _check_rasa(session: aiohttp.ClientSession, conf: settings.Settings) -
         return {"ok": bool(model), "model": model}
     async with session.get(conf.rasa_url + "/") as resp:
         up = resp.status == 200
-    from ops.train import model_path
-
-    model = model_path()
+    model = conf.model_path
     return {"ok": up and model.exists(), "model": model.name if model.exists() else None}
 
 
@@ -98,7 +96,7 @@ async def _warm_search(app: web.Application) -> None:
 
 def create_app(db_url: str | None = None) -> web.Application:
     app = web.Application()
-    app["db_url"] = db_url or settings.get().catalog_db_url
+    app["db_url"] = db_url or settings.get().db_url
     app.on_startup.append(_warm_search)
     app.router.add_get("/api/health", health)
     api_datasets.setup_routes(app)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from bot.channels import wechat_store as store
 from bot.channels.wechat_protocol import ProtocolError, decode, make_crypto, text_reply, verify_query
 from bot.channels.wechat_push import Pusher, run_db
 from bot.channels.wechat_render import MORE_WORD, option_number, render
+from privacy import openid_hash
 
 logger = logging.getLogger(__name__)
 
@@ -68,41 +68,6 @@ class ChannelConfig:
     push_backoff_seconds: float = 1.0
     drain_seconds: float = 30.0  # on shutdown, how long unfinished turns may still run
     menu_file: str = str(MENU_FILE)
-
-
-# --- privacy: openids out of the logs ----------------------------------------------------------------------
-
-_OPENID = re.compile(r"(?<![A-Za-z0-9_-])o[A-Za-z0-9_-]{27}(?![A-Za-z0-9_-])|(?<=openid=)[^&\s\"']+")
-
-
-def redact(text: str) -> str:
-    return _OPENID.sub(lambda m: f"<openid {store.openid_hash(m.group(0))}>", text)
-
-
-class OpenidRedactingFilter(logging.Filter):
-    """Replaces anything shaped like an openid (or an `openid=` parameter) by its hash."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if _OPENID.search(message):
-            record.msg, record.args = redact(message), None
-        request_line = getattr(record, "request", None)  # Sanic's access log carries the URL here
-        if isinstance(request_line, str) and _OPENID.search(request_line):
-            record.request = redact(request_line)
-        return True
-
-
-_REDACTOR = OpenidRedactingFilter()
-
-
-def install_log_redaction() -> None:
-    """Attach the redacting filter to every handler configured so far (root, Sanic's, Rasa's)."""
-    loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
-                                       if isinstance(lg, logging.Logger)]
-    for lg in loggers:
-        for handler in lg.handlers:
-            if _REDACTOR not in handler.filters:
-                handler.addFilter(_REDACTOR)
 
 
 # --- the channel -------------------------------------------------------------------------------------------
@@ -138,12 +103,7 @@ class WeChatInput(InputChannel):
         self._tasks: set[asyncio.Task] = set()  # turns still running after their request returned
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        install_log_redaction()
         bp = Blueprint("wechat_webhook", __name__)
-
-        @bp.listener("before_server_start")
-        async def _redact_logs(_app: Any, _loop: Any) -> None:
-            install_log_redaction()  # handlers configured after the blueprint was built
 
         @bp.listener("before_server_stop")
         async def _drain(_app: Any, _loop: Any) -> None:
@@ -213,7 +173,7 @@ class WeChatInput(InputChannel):
 
     async def _dispatch(self, message: BaseMessage, on_new_message: OnNewMessage) -> str | None:
         """The passive reply for `message`, or None for `success` (nothing, or the answer comes by 客服消息)."""
-        user = store.openid_hash(message.source)
+        user = openid_hash(message.source)
         key = f"msg:{message.id}" if message.id else _event_key(message, user)
         produce = self._producer(message, user, on_new_message)
         if produce is None:
@@ -312,7 +272,7 @@ class WeChatInput(InputChannel):
 
     async def _complete(self, key: str, openid: str, produce: Produce) -> tuple[str, bool]:
         """Run the turn, store its answer, and push it if nobody is waiting for it any more."""
-        user = store.openid_hash(openid)
+        user = openid_hash(openid)
         try:
             answer = await produce() or ""
         except Exception:  # noqa: BLE001 - the user gets an apology, the log the traceback

@@ -20,6 +20,7 @@ import aiohttp
 from tqdm import tqdm
 
 from bot.channels import wechat_store as store
+from privacy import openid_hash
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class Pusher:
         if not delivered:
             row = await run_db(store.record_undelivered, openid, content, reason, attempts, self.db_url)
             logger.error("wechat answer for user %s NOT delivered (%s); kept as outbox #%d",
-                         store.openid_hash(openid), reason, row)
+                         openid_hash(openid), reason, row)
         return delivered
 
     async def redeliver(self) -> tuple[int, int]:
@@ -69,7 +70,7 @@ class Pusher:
 
     async def _deliver(self, openid: str, content: str) -> tuple[bool, str, int]:
         """(delivered, reason of the last failure, attempts made)."""
-        user = store.openid_hash(openid)
+        user = openid_hash(openid)
         if not (self.app_id and self.app_secret):
             return False, "WECHAT_APP_ID/WECHAT_APP_SECRET not configured", 0
         reason, attempt = "", 0

@@ -15,7 +15,6 @@ Openids appear in clear only in `wechat_outbox.openid` (needed to deliver later)
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +22,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Column, DateTime, Integer, String, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from catalog_index.db import Base, session_scope
+from database import Base, session_scope
+from privacy import openid_hash
 
 # Rows of answered messages are kept this long; WeChat retries within about 15 seconds.
 MESSAGE_RETENTION = timedelta(days=2)
@@ -35,11 +35,6 @@ PUSH, PUSHED, OUTBOX = "push", "pushed", "outbox"
 
 def utcnow() -> datetime:
     return datetime.utcnow().replace(microsecond=0)
-
-
-def openid_hash(openid: str) -> str:
-    """A stable pseudonym for an openid: used in logs, keys and the conversation table."""
-    return hashlib.sha256(f"wechat-openid:{openid}".encode()).hexdigest()[:16]
 
 
 class WeChatMessage(Base):

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import settings
-from catalog_index.db import migrate, session_scope
 from catalog_index.ingest import load_files
+from database import migrate, session_scope
 
 SAMPLE = [settings.ROOT / "data" / "catalog" / "departments.jsonl",
           settings.ROOT / "data" / "catalog" / "guiyang_catalog.jsonl"]

@@ -82,9 +82,9 @@ def test_departments(call):
 
 
 def test_cached_answers_follow_a_catalogue_change(tmp_path):
-    from catalog_index.db import session_scope
     from catalog_index.ingest import load_files, validate_dataset
     from catalog_index.store import save_datasets
+    from database import session_scope
     from tests.catalog.conftest import SAMPLE, fresh_db
 
     url = fresh_db(tmp_path)

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select, text
 
 import settings
-from catalog_index.db import engine, migrate, session_scope
 from catalog_index.ingest import load_files, validate_dataset
 from catalog_index.models import Dataset, Department, SearchDoc
 from catalog_index.search import search
 from catalog_index.stats import catalog_counts
 from catalog_index.store import save_datasets
+from database import engine, migrate, session_scope
 from tests.catalog.conftest import SAMPLE, fresh_db
 
 DEPARTMENTS = SAMPLE[0]

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import settings
-from catalog_index.db import migrate, session_scope
+from database import migrate, session_scope
 
 CATALOG = [settings.ROOT / "data/catalog/departments.jsonl", settings.ROOT / "data/catalog/guiyang_catalog.jsonl"]
 
@@ -24,7 +24,7 @@ def db_url(tmp_path_factory) -> str:
 def catalog_db_url(tmp_path_factory) -> str:
     """Migrated and loaded with the sample catalogue through the catalogue's own CLI."""
     url = f"sqlite:///{tmp_path_factory.mktemp('catalog') / 'catalog.db'}"
-    env = {**__import__("os").environ, "CATALOG_DB_URL": url}
+    env = {**__import__("os").environ, "DB_URL": url}
     for args in (["migrate"], ["load", *map(str, CATALOG)]):
         subprocess.run([sys.executable, "-m", "catalog_index", *args], env=env, check=True, cwd=settings.ROOT,
                        capture_output=True)

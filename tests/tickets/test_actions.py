@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import settings
 from actions import tickets as actions
-from catalog_index.db import session_scope
+from database import session_scope
 from tickets.models import Ticket
 
 DOMAIN = yaml.safe_load((settings.ROOT / "domain/tickets.yml").read_text(encoding="utf-8"))
@@ -19,7 +19,7 @@ DOMAIN = yaml.safe_load((settings.ROOT / "domain/tickets.yml").read_text(encodin
 
 @pytest.fixture(autouse=True)
 def _catalog(catalog_db_url, monkeypatch):
-    monkeypatch.setenv("CATALOG_DB_URL", catalog_db_url)
+    monkeypatch.setenv("DB_URL", catalog_db_url)
 
 
 def tracker(slots: dict, text: str = "", intent: str = "inform", form: str = "data_request_form",

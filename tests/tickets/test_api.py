@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from catalog_index.db import session_scope
+from database import session_scope
 from tickets import demand, service, staff
 from web import api_tickets
 

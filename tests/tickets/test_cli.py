@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import settings
-from catalog_index.db import session_scope
+from database import session_scope
 from tickets import demand, staff
 
 

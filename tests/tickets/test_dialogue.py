@@ -10,7 +10,7 @@ import uuid
 
 from sqlalchemy import select
 
-from catalog_index.db import session_scope
+from database import session_scope
 from tickets.models import Ticket
 
 PHONE = "13985012345"

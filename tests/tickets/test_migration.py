@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from catalog_index.db import Base, alembic_config, engine
+from database import Base, alembic_config, engine
 from tickets import models  # noqa: F401 - registers the ticket tables on Base
 
 TICKET_TABLES = {"tickets", "ticket_events", "staff_tokens", "search_misses"}

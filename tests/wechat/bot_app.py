@@ -1,6 +1,6 @@
 """A real Sanic server with `WeChatInput` registered the way Rasa registers channels, driven by a small bot.
 
-Run: `python -m tests.wechat.bot_app PORT` with WECHAT_* / CATALOG_DB_URL in the environment and the channel's
+Run: `python -m tests.wechat.bot_app PORT` with WECHAT_* / DB_URL in the environment and the channel's
 credentials as JSON in WECHAT_TEST_CREDENTIALS.  The bot answers through the output channel it is given:
   "slow S <text>"  sleeps S seconds first;   "buttons"  text with two buttons;
   "long N"         N numbered lines;         "boom"     raises;        anything else  "收到：<text>".
@@ -18,6 +18,7 @@ import sys
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic, response
 
+import privacy
 from bot.channels.wechat import WeChatInput
 
 BUTTONS = [{"title": "查看详情", "payload": "/dataset_detail"}, {"title": "返回", "payload": "/deny"}]
@@ -60,6 +61,7 @@ def create_app() -> Sanic:
 
 
 if __name__ == "__main__":
+    privacy.install_log_masking()  # as the Rasa server's start-up does (bot.tokenizer)
     logging.basicConfig(level=logging.DEBUG, stream=sys.stdout,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     create_app().run(host="127.0.0.1", port=int(sys.argv[1]), access_log=True, workers=1)

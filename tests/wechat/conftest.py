@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import settings
-from catalog_index.db import migrate
+from database import migrate
 from tests.harness import free_port
 from tests.wechat.fake_platform import FakeWeChat
 
@@ -79,7 +79,7 @@ def _wait_ready(server: ChannelServer) -> ChannelServer:
 def channel_env(fake, wechat_db) -> dict:
     """Secrets come from the environment (settings), the tuning from credentials, as with `rasa run`."""
     credentials = {"reply_budget_seconds": BUDGET, "push_attempts": 3, "push_backoff_seconds": 0.05}
-    return {**os.environ, "PYTHONPATH": str(settings.ROOT), "PYTHONUNBUFFERED": "1", "CATALOG_DB_URL": wechat_db,
+    return {**os.environ, "PYTHONPATH": str(settings.ROOT), "PYTHONUNBUFFERED": "1", "DB_URL": wechat_db,
             "WECHAT_TOKEN": TOKEN, "WECHAT_AES_KEY": AES_KEY, "WECHAT_APP_ID": APP_ID,
             "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": fake.api_base,
             "WECHAT_TEST_CREDENTIALS": json.dumps(credentials)}

@@ -12,6 +12,7 @@ import requests
 from bot.channels import wechat_store as store
 from bot.channels.wechat import NO_MORE_TEXT, UNKNOWN_MENU_TEXT, UNSUPPORTED_TEXT
 from bot.channels.wechat_render import MORE_HINT
+from privacy import openid_hash
 from tests.wechat.conftest import BUDGET
 from tests.wechat.fake_platform import new_openid
 
@@ -194,7 +195,7 @@ def test_openids_never_reach_the_logs(servers, fake, wechat_db):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     logs = "".join(s.log.read_text(encoding="utf-8") for s in servers)
-    assert store.openid_hash(openid) in logs  # the user is traceable by hash...
+    assert openid_hash(openid) in logs  # the user is traceable by hash...
     assert openid not in logs  # ...but never in clear (Sanic's access log included)
 
 

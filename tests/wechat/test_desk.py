@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import text
 
-from catalog_index.db import session_scope
+from database import session_scope
 from ops.services import WECHAT_CHANNEL
 from tests.harness import Desk
 from tests.wechat.conftest import AES_KEY, APP_ID, APP_SECRET, TOKEN

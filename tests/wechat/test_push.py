@@ -11,6 +11,7 @@ import time
 import settings
 from bot.channels import wechat_store as store
 from bot.channels.wechat_push import Pusher
+from privacy import openid_hash
 from tests.wechat.conftest import APP_ID, APP_SECRET, BUDGET
 from tests.wechat.fake_platform import new_openid
 
@@ -22,7 +23,7 @@ def pusher(fake, db_url: str, **overrides) -> Pusher:
 
 
 def outbox_for(db_url: str, openid: str) -> list[dict]:
-    return [r for r in store.pending_outbox(db_url) if r["user_hash"] == store.openid_hash(openid)]
+    return [r for r in store.pending_outbox(db_url) if r["user_hash"] == openid_hash(openid)]
 
 
 def test_the_channel_refreshes_a_rejected_token_and_shares_it(servers, fake, wechat_db):
@@ -87,7 +88,7 @@ def test_the_outbox_is_redelivered_from_the_command_line(fake, wechat_db):
     fake.failures[openid] = [-1] * 3  # system busy, three times: the answer is kept
     assert not asyncio.run(pusher(fake, wechat_db).send_text(openid, "稍后补发"))
     [row] = outbox_for(wechat_db, openid)
-    env = {**os.environ, "PYTHONPATH": str(settings.ROOT), "CATALOG_DB_URL": wechat_db,
+    env = {**os.environ, "PYTHONPATH": str(settings.ROOT), "DB_URL": wechat_db,
            "WECHAT_APP_ID": APP_ID, "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": fake.api_base}
     done = subprocess.run([sys.executable, "-m", "bot.channels.wechat_push", "redeliver"], env=env,
                           cwd=settings.ROOT, capture_output=True, text=True, timeout=120)

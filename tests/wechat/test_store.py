@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from bot.channels import wechat_store as store
-from catalog_index.db import Base, alembic_config, engine
+from database import Base, alembic_config, engine
 
 WECHAT_TABLES = {"wechat_messages", "wechat_access_tokens", "wechat_outbox", "wechat_conversations"}
 

@@ -1,7 +1,7 @@
 """Alembic environment for the desk's single database.
 
-Every part's models hang off `catalog_index.db.Base`; the modules listed in MODEL_MODULES are imported so that
-`Base.metadata` is complete (for autogenerate).  Parts not written yet are skipped.  `catalog_index.db.migrate()`
+Every part's models hang off `database.Base`; the modules listed in MODEL_MODULES are imported so that
+`Base.metadata` is complete (for autogenerate).  Parts not written yet are skipped.  `database.migrate()`
 passes an open connection in `config.attributes["connection"]`; the `alembic` command line uses the URL.
 """
 
@@ -12,7 +12,7 @@ import importlib
 from alembic import context
 from sqlalchemy import create_engine
 
-from catalog_index.db import Base
+from database import Base
 
 MODEL_MODULES = ("catalog_index.models", "tickets.models", "bot.channels.wechat_store")
 

@@ -1,7 +1,7 @@
 """Database foundation shared by every part of the desk (catalogue, tickets, WeChat).
 
 One declarative `Base` for all tables, one cached engine per URL, a transactional `session_scope()` and
-`migrate()`, which upgrades the database to the Alembic head (script location `catalog_index/migrations`).
+`migrate()`, which upgrades the database to the Alembic head (script location `database/migrations`).
 SQLAlchemy 1.4 is used in 2.0 style (`future=True`, `select()`).
 
 SQLite (the embedded default) gets foreign keys, WAL, a busy timeout and real transactions: pysqlite's own
@@ -35,7 +35,7 @@ _lock = threading.Lock()
 
 
 def _url(url: str | None) -> str:
-    return url or settings.get().catalog_db_url
+    return url or settings.get().db_url
 
 
 def _setup_sqlite(eng: Engine) -> None:
@@ -63,7 +63,7 @@ def _setup_sqlite(eng: Engine) -> None:
 
 
 def engine(url: str | None = None) -> Engine:
-    """The engine for `url` (default: settings' catalog_db_url), created once per URL."""
+    """The engine for `url` (default: settings' db_url), created once per URL."""
     key = _url(url)
     with _lock:
         eng = _engines.get(key)
