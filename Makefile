@@ -15,12 +15,13 @@ MODEL := models/desk.tar.gz
 CATALOG := data/catalog/departments.jsonl data/catalog/guiyang_catalog.jsonl
 RESULTS := var/results
 
-.PHONY: help setup venv web-assets browser db train run test lint validate pytest test-stories nlu-gate eval-nlu eval-search eval-entities bench bench-1m search-vocab wechat-redeliver clean lock
+.PHONY: help setup venv web-assets browser db train run test lint validate pytest test-stories nlu-gate eval-nlu eval-search eval-entities bench load bench-1m search-vocab wechat-redeliver clean lock
 
 help:
 	@echo "make run          set up, load the catalogue, train if needed, start all services"
 	@echo "make test         set up and run every check (lint, validate, pytest, test stories, NLU gate)"
 	@echo "make bench        latency benchmarks (tables)"
+	@echo "make load         conversations per second beside a stock rasa init bot (table)"
 	@echo "make eval-search  search quality (nDCG@10, MRR, recall@10) against two baselines"
 	@echo "make eval-nlu     NLU 5-fold cross-validation and held-out score"
 	@echo "make eval-entities  spaCy EntityRuler vs Rasa lookup tables on the held-out set"
@@ -84,6 +85,10 @@ eval-search: venv
 
 eval-entities: venv
 	$(PY) -m benchmarks.entity_eval
+
+# Conversations per second at 1/20/50 users and 20 users with a 1 s pause, beside a stock `rasa init` bot.
+load: venv train
+	$(PY) -m benchmarks.load embedded stock
 
 bench: venv train
 	$(PY) -m benchmarks.search_bench

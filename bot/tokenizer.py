@@ -16,6 +16,7 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
 import privacy
+from bot import rasa_patches
 
 
 @DefaultV1Recipe.register(
@@ -25,12 +26,14 @@ class CleanJiebaTokenizer(JiebaTokenizer):
     """JiebaTokenizer without whitespace tokens.
 
     Built once when the Rasa server loads (or trains) the model: that is the Rasa process's start-up hook for log
-    masking (user texts reach Rasa's logs at DEBUG level, and tracebacks carry trackers).
+    masking (user texts reach Rasa's logs at DEBUG level, and tracebacks carry trackers) and for our patches to
+    Rasa internals (`bot/rasa_patches.py`).
     """
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         privacy.install_log_masking()
+        rasa_patches.apply()
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         tokens = super().tokenize(message, attribute)
