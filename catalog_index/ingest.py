@@ -2,7 +2,9 @@
 
 Every record is validated; a bad one is reported as `file:line: reason` and skipped, the good ones are
 upserted in batches, one transaction per batch (`catalog_index.store`).  Department files are loaded before
-dataset files.  Reloading the same file changes nothing (identical records are left untouched).
+dataset files.  Reloading the same file changes nothing (identical records are left untouched).  With
+`EMBED_ON_INGEST` (the default) each batch's new and changed datasets are encoded before the batch is written and
+their vectors are written with it (`catalog_index.vectors`), with a progress bar of their own.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 from sqlalchemy import select
 from tqdm import tqdm
 
+import settings
+from catalog_index import vectors
 from catalog_index.analysis import get_analyzer
 from catalog_index.models import (
     CATEGORIES,
@@ -33,6 +37,7 @@ from catalog_index.models import (
 )
 from catalog_index.store import department_texts, save_datasets, save_departments, search_docs
 from database import session_scope
+from embedding import Embedder, get_embedder
 
 BATCH_SIZE = 1000
 DETECT_BYTES = 1 << 20
@@ -309,16 +314,21 @@ def _check_departments(session, batch: list[tuple[int, dict]], path: Path,  # no
     return good
 
 
-def load_files(paths: list[Path], url: str | None = None, progress: bool = True) -> LoadReport:
-    """Load department and dataset files into the database at `url` (already migrated).
+def load_files(paths: list[Path], url: str | None = None, progress: bool = True,
+               embed: bool | None = None) -> LoadReport:
+    """Load department and dataset files into the database at `url` (already migrated); `embed` (default:
+    the EMBED_ON_INGEST setting) also brings the loaded datasets' vectors up to date.
 
     Dataset batches are pipelined: a forked worker process validates batch k+1 and segments it for the search
-    index while this process writes batch k (database writes here, everything else there)."""
+    index while this process encodes and writes batch k (database writes here, everything else there)."""
     report = LoadReport()
     kinds = [(file_kind(p), p) for p in paths]
     kinds.sort(key=lambda kp: kp[0] != "departments")
     get_analyzer()  # loaded before the fork, so the worker inherits it
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as worker:
+    embed = settings.get().embed_on_ingest if embed is None else embed
+    embedder = get_embedder() if embed else None  # a wrong EMBEDDER fails here, before anything is written
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as worker, \
+            tqdm(total=0, desc="vectors", unit="dataset", disable=not (progress and embed), position=1) as encoded:
         for kind, path in kinds:
             report.files += 1
             with path.open("rb") as fh:
@@ -331,28 +341,46 @@ def load_files(paths: list[Path], url: str | None = None, progress: bool = True)
                         with session_scope(url) as session:
                             report.add(save_departments(session, [rec for _n, rec in good]))
                 else:
-                    _load_datasets(path, url, report, bar, worker)
+                    _load_datasets(path, url, report, bar, worker, (embedder, encoded) if embedder else None)
                 bar.n = lines
                 bar.refresh()
     return report
 
 
-def _load_datasets(path: Path, url: str | None, report: LoadReport, bar: tqdm, worker: Executor) -> None:
+Encoding = tuple[Embedder, tqdm]  # the embedder and the vectors' progress bar
+
+
+def _load_datasets(path: Path, url: str | None, report: LoadReport, bar: tqdm, worker: Executor,
+                   encoding: Encoding | None) -> None:
     with session_scope(url) as session:
         departments = department_texts(session)
     pending: Future | None = None
     for batch in _raw_batches(path, report, bar):
         future = worker.submit(prepare_datasets, batch, departments)
         if pending:
-            _write(path, url, report, pending, departments)
+            _write(path, url, report, pending, departments, encoding)
         pending = future
     if pending:
-        _write(path, url, report, pending, departments)
+        _write(path, url, report, pending, departments, encoding)
 
 
-def _write(path: Path, url: str | None, report: LoadReport, prepared: Future, departments: dict[str, dict]) -> None:
+def _write(path: Path, url: str | None, report: LoadReport, prepared: Future, departments: dict[str, dict],
+           encoding: Encoding | None) -> None:
     good, errors, docs = prepared.result()
     report.errors += [f"{path}:{number}: {message}" for number, message in errors]
+    encoded = _encode(url, [r for _n, r in good], encoding) if encoding else {}
     with session_scope(url) as session:
         records = _check_departments(session, good, path, report)
         report.add(save_datasets(session, records, docs=docs))  # records without a doc get theirs computed here
+        vectors.save_vectors(session, [encoded[i] for i in dict.fromkeys(r["id"] for r in records) if i in encoded])
+
+
+def _encode(url: str | None, records: list[dict], encoding: Encoding) -> dict[str, dict]:
+    """Vector rows of the records whose stored vector is stale, encoded outside any transaction (the write
+    lock is held only for the write)."""
+    embedder, bar = encoding
+    with session_scope(url) as session:
+        todo = vectors.stale(session, records, embedder.name)
+    bar.total += len({r["id"] for r in todo})
+    bar.refresh()
+    return vectors.encode_records(todo, embedder, bar)

@@ -15,8 +15,10 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -98,6 +100,20 @@ class SearchDoc(Base):
     description = Column(Text, nullable=False, default="")
     fields = Column(Text, nullable=False, default="")
     fuzzy = Column(Text, nullable=False, default="")  # pinyin of title/keyword words: typo & homophone recall
+
+
+class DatasetVector(Base):
+    """The sentence embedding of a dataset's text (`catalog_index.vectors`; migration 0006_dataset_vectors):
+    int8 codes with one scale (vector ≈ codes * scale), the embedder's name and a hash of the encoded text,
+    so that a changed text or model is re-encoded."""
+
+    __tablename__ = "dataset_vectors"
+
+    dataset_id = Column(String(64), ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    model = Column(String(200), nullable=False)
+    text_hash = Column(String(40), nullable=False)  # sha1 of the encoded text
+    scale = Column(Float, nullable=False)
+    vector = Column(LargeBinary, nullable=False)  # dim int8 values
 
 
 class CatalogVersion(Base):
