@@ -1,7 +1,7 @@
 """Print the intent (and FAQ response-selection) scores of a `rasa test nlu` run.
 
-`python -m ops.nlu_score RESULTS_DIR [--min-macro-f1 0.93]` exits 1 when the
-intent macro-F1 is below the gate.
+`python -m ops.nlu_score RESULTS_DIR [--min-macro-f1 0.90] [--min-accuracy 0.90]` exits 1 when the intent
+macro-F1 or accuracy is below its gate.
 """
 
 from __future__ import annotations
@@ -27,17 +27,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("results", type=Path)
     parser.add_argument("--min-macro-f1", type=float, default=None)
+    parser.add_argument("--min-accuracy", type=float, default=None)
     args = parser.parse_args()
     intents = json.loads((args.results / "intent_report.json").read_text())
     macro = _table("intent classification", intents)
     selection = args.results / "response_selection_report.json"
     if selection.exists():
         _table("FAQ response selection (ask_measures/<topic>)", json.loads(selection.read_text()))
-    print(f"\nintent macro-F1 = {macro:.3f}")
-    if args.min_macro_f1 is not None and macro < args.min_macro_f1:
-        print(f"FAILED: intent macro-F1 {macro:.3f} < {args.min_macro_f1}", file=sys.stderr)
-        return 1
-    return 0
+    accuracy = intents.get("accuracy", float("nan"))
+    print(f"\nintent accuracy = {accuracy:.3f}, macro-F1 = {macro:.3f}")
+    failed = False
+    for name, value, gate in (("macro-F1", macro, args.min_macro_f1), ("accuracy", accuracy, args.min_accuracy)):
+        if gate is not None and not value >= gate:
+            print(f"FAILED: intent {name} {value:.3f} < {gate}", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
