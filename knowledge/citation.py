@@ -1,10 +1,14 @@
 """How sources and confidence are shown to users, and how to read them back from an answer.
 
-Every answer about the Measures ends with one line::
+An answer about the Measures is written for a citizen, in three parts::
 
-    出处：《办法》第二条（已确认）；解读第二部分（三）（推断，原文未核实）
+    <one clear sentence first, then any detail>
+    出处：《条例》第三条；《条例》第四章（不是现行条文原文，仅供参考）
+    请注意：<what the sources do not settle, in plain words, and where to check>
 
-Each item is a passage ``source`` followed by the plain-Chinese label of its confidence.
+The 出处 line lists passage ``source``s.  A source whose wording was seen is shown bare; any other carries, in
+brackets, what it is in plain words (``LABELS``), so an unconfirmed point is never shown as a rule.  The 请注意
+line is there whenever a cited source is not confirmed (and may be there when one is, for the part that is not).
 """
 
 from __future__ import annotations
@@ -12,17 +16,19 @@ from __future__ import annotations
 import re
 
 PREFIX = "出处："
+CAVEAT_PREFIX = "请注意："
 SEPARATOR = "；"
 LABELS = {
-    "确认": "已确认",
-    "推断": "推断，原文未核实",
-    "未找到": "未能确认，资料中没有取得原文",
+    "确认": "",
+    "推断": "不是现行条文原文，仅供参考",
+    "未找到": "这部分原文我没有查到",
 }
-_ITEM = re.compile(r"^(?P<source>.+)（(?P<label>" + "|".join(map(re.escape, LABELS.values())) + r")）$")
+_ITEM = re.compile(r"^(?P<source>.+?)（(?P<label>" + "|".join(map(re.escape, filter(None, LABELS.values()))) + r")）$")
 
 
 def format_citation(source: str, confidence: str) -> str:
-    return f"{source}（{LABELS[confidence]}）"
+    label = LABELS[confidence]
+    return f"{source}（{label}）" if label else source
 
 
 def citation_line(items: list[tuple[str, str]]) -> str:
@@ -35,11 +41,12 @@ def parse_citations(message: str) -> list[tuple[str, str]]:
     lines = [line for line in message.splitlines() if line.startswith(PREFIX)]
     if len(lines) != 1:
         raise ValueError(f"expected exactly one line starting with {PREFIX!r}, found {len(lines)}")
-    by_label = {label: confidence for confidence, label in LABELS.items()}
+    by_label = {label: confidence for confidence, label in LABELS.items() if label}
     pairs = []
     for item in lines[0][len(PREFIX):].split(SEPARATOR):
-        match = _ITEM.match(item.strip())
-        if not match:
-            raise ValueError(f"citation {item!r} does not end with a confidence label such as （已确认）")
-        pairs.append((match["source"], by_label[match["label"]]))
+        item = item.strip()
+        if not item:
+            raise ValueError(f"empty citation in {lines[0]!r}")
+        match = _ITEM.match(item)
+        pairs.append((match["source"], by_label[match["label"]]) if match else (item, "确认"))
     return pairs

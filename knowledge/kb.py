@@ -11,7 +11,8 @@ One file holds one document::
           - id: measures.art1              # unique across the whole knowledge base
             source: 《办法》第一条          # citation text shown to users
             confidence: 确认               # 确认 | 推断 | 未找到
-            text: ...                      # our own words
+            text: ...                      # our own words: one clear sentence first
+            caveat: ...                    # what is not confirmed, in plain words (required unless 确认)
             keywords: [立法目的, 依据]
 
 An operator adds a document (e.g. the full official text) by dropping another file of this shape into
@@ -37,7 +38,7 @@ _SPACE_NEAR_CJK = re.compile(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])")
 
 _DOCUMENT_KEYS = {"document": True, "short_name": True, "kind": False, "chapters": True}
 _CHAPTER_KEYS = {"title": True, "passages": True}
-_PASSAGE_KEYS = {"id": True, "source": True, "confidence": True, "text": True, "keywords": False}
+_PASSAGE_KEYS = {"id": True, "source": True, "confidence": True, "text": True, "caveat": False, "keywords": False}
 
 
 class KnowledgeBaseError(ValueError):
@@ -54,6 +55,7 @@ class Passage:
     document: str
     chapter: str
     file: str
+    caveat: str = ""  # what the sources do not settle, in plain words
 
 
 def yaml_files(directory: Path) -> list[Path]:
@@ -92,6 +94,11 @@ def _passage(where: str, node: object, document: str, chapter: str, file: str) -
         raise KnowledgeBaseError(
             f"{where}.confidence: {confidence!r} is not one of {list(CONFIDENCES)} (write it without brackets)"
         )
+    caveat = _text(f"{where}.caveat", node["caveat"]) if "caveat" in node else ""
+    if confidence != "确认" and not caveat:
+        raise KnowledgeBaseError(
+            f"{where}: a {confidence} passage needs a 'caveat' saying in plain words what is not confirmed"
+        )
     keywords = node.get("keywords", [])
     if not isinstance(keywords, list):
         raise KnowledgeBaseError(f"{where}.keywords: must be a list of strings")
@@ -104,6 +111,7 @@ def _passage(where: str, node: object, document: str, chapter: str, file: str) -
         document=document,
         chapter=chapter,
         file=file,
+        caveat=caveat,
     )
 
 

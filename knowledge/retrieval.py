@@ -12,7 +12,7 @@ import zhconv
 from rank_bm25 import BM25Okapi
 
 import settings
-from knowledge.citation import citation_line
+from knowledge.citation import CAVEAT_PREFIX, citation_line
 from knowledge.kb import DEFAULT_DIR, Passage, load, yaml_files
 
 JIEBA_DICT_DIR = settings.ROOT / "data" / "jieba_dict"
@@ -23,8 +23,13 @@ MIN_SCORE = 6.0
 MIN_MATCHED = 2
 
 HUMAN_HELP = (
-    "如需准确答复，请查阅官方文本（贵阳市人民政府门户网站“规章”栏目、贵阳市人大常委会网站），"
-    "或拨打12345政务服务热线、联系工作人员。"
+    "请以官方文本为准（贵阳市人民政府门户网站“规章”栏目、贵阳市人大常委会网站），"
+    "也可以拨打12345政务服务热线或联系工作人员。"
+)
+# Said under every passage the long-tail search picks: it may not be the answer to the question asked.
+RETRIEVED_NOTE = (
+    "以上是我找到的最相关的内容，是我的转述，不是原文，请以官方文本为准；"
+    "如果没有答到您问的，请换个说法，或拨打12345政务服务热线咨询。"
 )
 
 # Function words, question words and words that every passage shares: they must not make a match.
@@ -49,20 +54,18 @@ class Answer:
     confidence: str  # 确认 | 推断 | 未找到
     score: float
     passage_id: str
+    caveat: str = ""  # what is not confirmed, in plain words
 
     @property
     def message(self) -> str:
-        """The user-facing reply: the passage, the 出处 line, and where to check."""
-        return (
-            f"知识库中最相关的内容是：{self.text}\n"
-            f"{citation_line([(self.citation, self.confidence)])}\n"
-            f"以上是检索到的条目，不是逐字原文。{HUMAN_HELP}"
-        )
+        """The user-facing reply: the passage, the 出处 line, what is not confirmed, and where to check."""
+        lines = [self.text, citation_line([(self.citation, self.confidence)])]
+        if self.caveat:
+            lines.append(f"{CAVEAT_PREFIX}{self.caveat}")
+        return "\n".join([*lines, RETRIEVED_NOTE])
 
 
-NOT_FOUND_MESSAGE = (
-    "抱歉，这个问题在我掌握的《办法》《条例》资料中找不到可靠依据，我不能给出确定答复，以免误导您。" + HUMAN_HELP
-)
+NOT_FOUND_MESSAGE = "这个问题我手头的《办法》《条例》材料里没有可靠出处，我不能给您确定的答复，以免说错。" + HUMAN_HELP
 
 
 class _Tokenizer:
@@ -93,7 +96,7 @@ class Index:
     @staticmethod
     def _document(passage: Passage) -> str:
         keywords = " ".join(passage.keywords)
-        return f"{passage.source} {passage.chapter} {passage.text} {keywords} {keywords}"
+        return f"{passage.source} {passage.chapter} {passage.text} {passage.caveat} {keywords} {keywords}"
 
     def search(self, question: str, k: int = 3) -> list[Answer]:
         """The best ``k`` passages that pass the thresholds, best first."""
@@ -110,7 +113,7 @@ class Index:
             if scores[i] < MIN_SCORE or len(matched) < MIN_MATCHED:
                 continue
             p = self.passages[i]
-            results.append(Answer(p.text, p.source, p.confidence, float(scores[i]), p.id))
+            results.append(Answer(p.text, p.source, p.confidence, float(scores[i]), p.id, p.caveat))
         return results
 
 

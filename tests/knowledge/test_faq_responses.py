@@ -9,13 +9,16 @@ import pytest
 import yaml
 
 import settings
-from knowledge import load, parse_citations
+from knowledge import LABELS, load, parse_citations
 
 DOMAIN = settings.ROOT / "domain" / "faq.yml"
 NLU = settings.ROOT / "data" / "nlu" / "faq.yml"
 HELDOUT = settings.ROOT / "tests" / "data" / "nlu_test.yml"
 PREFIX = "utter_ask_measures/"
 PROVINCIAL = "《贵州省政府数据共享开放条例》"
+# How research notes read; a citizen gets plain words instead ("我没有查到原文", "不是现行条文原文，仅供参考").
+RESEARCH_NOTE_PHRASES = ("资料中", "没有取得", "推断", "未核实", "据新闻", "据间接资料", "条号不详", "知识库", "已确认")
+WAYS_ON = ("12345", "工作人员", "门户网站", "人大常委会网站", "官方文本", "我要投诉", "开放平台")
 
 
 def responses() -> dict[str, str]:
@@ -54,7 +57,35 @@ def test_every_citation_is_a_knowledge_base_passage_with_its_confidence(topic):
     for source, confidence in cited:
         assert source in confidences, f"{topic}: {source} is not a passage source in data/knowledge/"
         assert confidence in confidences[source], f"{topic}: {source} is {confidences[source]}, cited as {confidence}"
-    assert text.splitlines()[-1].startswith("出处："), "the 出处 line comes last"
+
+
+
+@pytest.mark.parametrize("topic", sorted(RESPONSES))
+def test_answer_first_then_source_then_what_is_not_confirmed(topic):
+    lines = RESPONSES[topic].splitlines()
+    assert not lines[0].startswith(("出处：", "请注意：")), "one clear sentence comes first"
+    lead = re.split("[。：]", lines[0])[0]
+    assert len(lead) <= 60, f"the first sentence is short enough to read: {lead}"
+    sources = [i for i, line in enumerate(lines) if line.startswith("出处：")]
+    caveats = [i for i, line in enumerate(lines) if line.startswith("请注意：")]
+    assert len(sources) == 1 and len(caveats) <= 1
+    assert lines[sources[0] + 1:] == [lines[i] for i in caveats], "after the source only the 请注意 line follows"
+    if any(confidence != "确认" for _, confidence in parse_citations(RESPONSES[topic])):
+        assert caveats, "an answer citing an unconfirmed source says in plain words what is not confirmed"
+        assert any(way in lines[caveats[0]] for way in WAYS_ON), "and where to check"
+
+
+@pytest.mark.parametrize("topic", sorted(RESPONSES))
+def test_plain_language_without_research_note_phrases(topic):
+    text = RESPONSES[topic]
+    found = [phrase for phrase in RESEARCH_NOTE_PHRASES if phrase in text]
+    assert not found, f"{topic}: {found}"
+
+
+def test_unconfirmed_labels_are_plain_words():
+    assert LABELS["确认"] == ""
+    for label in filter(None, LABELS.values()):
+        assert not any(phrase in label for phrase in RESEARCH_NOTE_PHRASES), label
 
 
 @pytest.mark.parametrize("topic", sorted(RESPONSES))

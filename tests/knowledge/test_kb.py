@@ -47,12 +47,23 @@ def test_real_knowledge_base_loads_with_every_document():
     assert {p.confidence for p in passages} == {"确认", "推断", "未找到"}
 
 
-def test_unconfirmed_passages_say_so():
+def test_unconfirmed_passages_say_so_in_plain_words():
     for p in load():
         if p.confidence == "未找到":
-            assert any(w in p.text for w in ("没有取得", "没有查到", "无法确认")), p.id
+            assert any(w in p.text for w in ("没有查到", "无法确认")), p.id
         if p.confidence == "推断":
-            assert any(w in p.text for w in ("据", "未核实", "条号不详", "未能确认")), p.id
+            # where it comes from (the 解读, news, a question bank, a draft), in the text itself
+            assert any(w in p.text for w in ("解读", "新闻", "题库", "草案", "研究材料")), p.id
+        if p.confidence != "确认":
+            assert any(w in p.caveat for w in ("没有查到", "没有可靠出处", "没有核对", "不能确定", "没有看到")), p.id
+        for phrase in ("资料中", "没有取得", "推断", "未核实", "据新闻", "据间接资料", "条号不详"):
+            assert phrase not in p.text + p.caveat + p.source, (p.id, phrase)
+
+
+def test_unconfirmed_passage_without_caveat_is_rejected(tmp_path):
+    write(tmp_path, "a.yml", VALID.format(id="t.1").replace("confidence: 确认", "confidence: 推断"))
+    with pytest.raises(KnowledgeBaseError, match=r"passages\[0\]: a 推断 passage needs a 'caveat'"):
+        load(tmp_path)
 
 
 def test_folded_chinese_text_has_no_stray_spaces(tmp_path):
