@@ -15,10 +15,11 @@ MODEL := models/desk.tar.gz
 CATALOG := data/catalog/departments.jsonl data/catalog/guiyang_catalog.jsonl
 RESULTS := var/results
 
-.PHONY: help setup venv web-assets browser db train run test lint validate pytest test-stories nlu-gate eval-nlu eval-search eval-entities bench load bench-1m search-vocab wechat-redeliver clean lock
+.PHONY: help setup venv web-assets browser db train run run-prod prod-install test lint validate pytest pytest-postgres test-stories nlu-gate eval-nlu eval-search eval-entities bench load bench-1m search-vocab wechat-redeliver clean lock
 
 help:
 	@echo "make run          set up, load the catalogue, train if needed, start all services"
+	@echo "make run-prod     the same on PostgreSQL, Redis and N Rasa processes behind haproxy (production profile)"
 	@echo "make test         set up and run every check (lint, validate, pytest, test stories, NLU gate)"
 	@echo "make bench        latency benchmarks (tables)"
 	@echo "make load         conversations per second beside a stock rasa init bot (table)"
@@ -56,14 +57,30 @@ train: venv
 run: setup db train
 	$(PY) -m ops.supervisor
 
+# PostgreSQL 15, Redis and haproxy from Debian (apt), for the production profile and its tests.
+prod-install:
+	ops/prod/install_prod.sh
+
+# The production profile: the supervisor starts PostgreSQL and Redis, migrates and loads the catalogue, then
+# N Rasa processes, the action server and the web service behind haproxy on the same public ports as `make run`.
+run-prod: setup prod-install train
+	$(PY) -m ops.supervisor --prod
+
 lint: venv
 	$(PY) -m ruff check .
 
 validate: venv
 	$(RASA) data validate --config config.yml --domain domain --data data/nlu data/rules data/stories --fail-on-warnings
 
-pytest: venv train web-assets browser
+pytest: venv train web-assets browser prod-install
 	$(PY) -m pytest -q
+
+# The catalogue, ticket and conversation tests once more on PostgreSQL (tests/harness.py starts a throwaway
+# cluster and Redis; Rasa's tracker store on PostgreSQL, its lock store in Redis).
+POSTGRES_TESTS := tests/catalog tests/tickets tests/assistant/test_conversation.py \
+	tests/assistant/test_search_dialogue.py tests/knowledge/test_faq_conversation.py
+pytest-postgres: venv train prod-install
+	DB_BACKEND=postgres $(PY) -m pytest -q $(POSTGRES_TESTS)
 
 test-stories: train
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out $(RESULTS)/core

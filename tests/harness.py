@@ -4,31 +4,107 @@
 the web/API service) on free loopback ports, against a temporary catalogue
 database (migrated and loaded with the sample catalogue through the real CLI)
 and a temporary tracker store.  `say()` talks to Rasa through the REST channel.
+
+`DB_BACKEND=postgres` (`make test` runs the catalogue, ticket and conversation tests once more with it): the
+session starts a throwaway PostgreSQL 15 cluster and Redis (`Servers`, tests/conftest.py), `database_url()`
+gives every test database its own PostgreSQL database, and `Desk` runs Rasa with the production profile's
+endpoints (SQL tracker store on PostgreSQL, Redis lock store).  Default: SQLite files, as `make run`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import settings
-from ops import services
+from ops import prod, services
 from ops.services import Service
 from ops.train import ensure_model
 
 CATALOG = [settings.ROOT / "data/catalog/departments.jsonl", settings.ROOT / "data/catalog/guiyang_catalog.jsonl"]
 
 
+DB_BACKEND = os.environ.get("DB_BACKEND", "sqlite")
+if DB_BACKEND not in ("sqlite", "postgres"):
+    raise SystemExit(f"DB_BACKEND must be sqlite or postgres, got {DB_BACKEND!r}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_until(ready, timeout: float, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready after {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+class Servers:
+    """A throwaway PostgreSQL cluster (no fsync: test data) and Redis on free ports, for DB_BACKEND=postgres.
+    `start()` exports PG_PORT / REDIS_PORT, so every child process and `settings.get()` find them."""
+
+    def __init__(self) -> None:
+        # Not under pytest's tmp dir: that is private to root, and the cluster runs as the `postgres` user.
+        self.workdir = Path(tempfile.mkdtemp(prefix="desk-pg-"))
+        self.workdir.chmod(0o755)
+        os.environ.update({"PG_HOST": "127.0.0.1", "PG_PORT": str(free_port()), "REDIS_HOST": "127.0.0.1",
+                           "REDIS_PORT": str(free_port())})
+        self.conf = settings.get()
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self) -> Servers:
+        conf, data = self.conf, self.workdir / "pgdata"
+        prod.init_cluster(data)
+        log = open(self.workdir / "servers.log", "ab")
+        for cmd, user in ((prod.postgres_cmd(conf, data, "fsync=off", "synchronous_commit=off",
+                                             "full_page_writes=off"), prod.postgres_user()),
+                          (prod.redis_cmd(conf, self.workdir), {})):
+            self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                               **user))
+        log.close()
+        try:
+            wait_until(lambda: prod.pg_ready(conf) and prod.redis_ready(conf), 60, "PostgreSQL and Redis")
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)  # PostgreSQL: fast shutdown; Redis: shutdown
+        for proc in self.procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def database_url(directory: Path, name: str = "catalog.db") -> str:
+    """A fresh, empty database for a test: a SQLite file in `directory`, or (DB_BACKEND=postgres) a database
+    of its own on the session's PostgreSQL, named after the path."""
+    if DB_BACKEND == "sqlite":
+        return f"sqlite:///{directory / name}"
+    conf = settings.get()
+    db = "t_" + hashlib.sha1(str(directory / name).encode()).hexdigest()[:16]
+    prod.create_database(conf, db)
+    return prod.db_url(conf, db)
 
 
 class Desk:
@@ -43,14 +119,22 @@ class Desk:
             actions_port=free_port(),
             web_port=free_port(),
             var_dir=workdir,
-            db_url=f"sqlite:///{workdir / 'catalog.db'}",
+            db_url=database_url(workdir),
             tracker_db=str(workdir / "tracker.db"),
             log_dir=workdir / "log",
         )
         self.conf.log_dir.mkdir(exist_ok=True)
+        self.endpoints = settings.ROOT / "endpoints.yml"
+        server_env = {}
+        if DB_BACKEND == "postgres":  # the production profile's stores: tracker on PostgreSQL, locks in Redis
+            self.endpoints = prod.ENDPOINTS
+            tracker = database_url(workdir, "tracker")
+            self.conf = dataclasses.replace(self.conf, tracker_db=tracker.rsplit("/", 1)[1])
+            server_env = {**prod.server_env(self.conf), "DB_URL": self.conf.db_url, "TRACKER_DB": self.conf.tracker_db}
         self.env = services.child_env(
             self.conf,
             {
+                **server_env,
                 "RASA_PORT": str(self.conf.rasa_port),
                 "ACTIONS_PORT": str(self.conf.actions_port),
                 "WEB_PORT": str(self.conf.web_port),
@@ -72,7 +156,7 @@ class Desk:
         conf, urls = self.conf, services.readiness_urls(self.conf)
         cmd = {
             "actions": lambda: services.actions_cmd(conf),
-            "rasa": lambda: services.rasa_cmd(conf, self.model, self.credentials),
+            "rasa": lambda: services.rasa_cmd(conf, self.model, self.credentials, self.endpoints),
             "web": lambda: services.web_cmd(conf),
         }[name]()
         return Service(name, cmd, self.env, conf.log_dir / f"{name}.log", urls[name])

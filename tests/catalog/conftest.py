@@ -9,13 +9,14 @@ import pytest
 import settings
 from catalog_index.ingest import load_files
 from database import migrate, session_scope
+from tests.harness import database_url
 
 SAMPLE = [settings.ROOT / "data" / "catalog" / "departments.jsonl",
           settings.ROOT / "data" / "catalog" / "guiyang_catalog.jsonl"]
 
 
 def fresh_db(directory: Path, name: str = "catalog.db") -> str:
-    url = f"sqlite:///{directory / name}"
+    url = database_url(directory, name)
     migrate(url)
     return url
 

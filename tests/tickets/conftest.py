@@ -9,13 +9,14 @@ import pytest
 
 import settings
 from database import migrate, session_scope
+from tests.harness import database_url
 
 CATALOG = [settings.ROOT / "data/catalog/departments.jsonl", settings.ROOT / "data/catalog/guiyang_catalog.jsonl"]
 
 
 @pytest.fixture(scope="module")
 def db_url(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('tickets') / 'catalog.db'}"
+    url = database_url(tmp_path_factory.mktemp("tickets"))
     migrate(url)
     return url
 
@@ -23,7 +24,7 @@ def db_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def catalog_db_url(tmp_path_factory) -> str:
     """Migrated and loaded with the sample catalogue through the catalogue's own CLI."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('catalog') / 'catalog.db'}"
+    url = database_url(tmp_path_factory.mktemp("catalog"))
     env = {**__import__("os").environ, "DB_URL": url}
     for args in (["migrate"], ["load", *map(str, CATALOG)]):
         subprocess.run([sys.executable, "-m", "catalog_index", *args], env=env, check=True, cwd=settings.ROOT,
