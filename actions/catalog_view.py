@@ -13,10 +13,10 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from catalog_index import filters
+
 PAGE_ROWS = 5
 ORDINALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
-# Filter names of catalog_index.search.search(), keyed by NLU entity.
-ENTITY_FILTERS = {"department": "department", "district": "district", "data_format": "format", "open_type": "open_type"}
 ATTRIBUTE_NOTE = "（共享、开放属性的分类名称采用《贵州省政府数据共享开放条例》的三分法；贵阳市《办法》中的类别名称尚未核实。）"
 
 
@@ -44,18 +44,8 @@ def result_buttons(row: dict) -> list[dict]:
 
 
 def entity_filters(tracker: Tracker) -> dict:
-    """Filters named by the latest message's entities (values already canonical)."""
-    filters: dict[str, Any] = {}
-    for entity in tracker.latest_message.get("entities", []):
-        name = ENTITY_FILTERS.get(entity.get("entity"))
-        if not name:
-            continue
-        value = entity.get("value")
-        if name == "format" and value == "API":
-            filters["has_api"] = True
-        else:
-            filters[name] = value
-    return filters
+    """Filters named by the latest message's entities (values already canonical; catalog_index.filters)."""
+    return filters.from_entities(tracker.latest_message.get("entities", []))
 
 
 def ordinal(tracker: Tracker) -> int | None:

@@ -14,6 +14,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import catalog_view as view
+from catalog_index.filters import describe
 from catalog_index.search import InvalidParameter, search
 from database import session_scope
 from tickets.demand import record_search_miss
@@ -26,18 +27,21 @@ def run_search(
 ) -> list[dict[str, Any]]:
     """Search, show one page, and remember the search in slots for follow-ups."""
     with session_scope() as session:
-        try:
-            result = search(session, query, page=page, rows=view.PAGE_ROWS, **filters)
-        except InvalidParameter as err:  # a filter the catalogue does not know: search without it
-            dispatcher.utter_message(text=f"筛选条件“{filters.get(err.param)}”在目录中不存在，已忽略。")
-            filters = {k: v for k, v in filters.items() if k != err.param}
-            result = search(session, query, page=page, rows=view.PAGE_ROWS, **filters)
+        while True:
+            try:
+                result = search(session, query, page=page, rows=view.PAGE_ROWS, **filters)
+                break
+            except InvalidParameter as err:  # a filter the catalogue does not know: search without it
+                if err.param not in filters:
+                    raise
+                dispatcher.utter_message(text=f"筛选条件“{filters.get(err.param)}”在目录中不存在，已忽略。")
+                filters = {k: v for k, v in filters.items() if k != err.param}
         found = result.count > 0 and not result.low_confidence
         if not found and page == 1:
             channel = CHANNELS.get(tracker.get_latest_input_channel() or "", "api")
             record_search_miss(session, query, filters, channel)
     filters = {**filters, **result.applied_filters}
-    shown_filters = "、".join(str(v) if k != "has_api" else "有API" for k, v in filters.items())
+    shown_filters = describe(filters)
     scope = f"（筛选：{shown_filters}）" if shown_filters else ""
     if not found and page > 1:
         dispatcher.utter_message(text="已经是最后一页了，没有更多结果。")

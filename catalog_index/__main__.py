@@ -10,6 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 import database as db
+from catalog_index.filters import FILTERS
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
@@ -56,8 +57,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_search(args: argparse.Namespace) -> int:
     from catalog_index.search import InvalidParameter, search
 
-    filters = {k: getattr(args, k) for k in ("department", "district", "category", "format", "has_api",
-                                              "open_type", "share_type")}
+    filters = {spec.name: getattr(args, spec.name) for spec in FILTERS}
     with db.session_scope(args.db) as session:
         try:
             result = search(session, args.query, sort=args.sort, page=args.page, rows=args.rows, **filters)
@@ -158,8 +158,9 @@ def parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="search the catalogue")
     search.add_argument("query", nargs="?", default="")
     search.add_argument("--json", action="store_true", help="print the API's JSON")
-    for name in ("department", "district", "category", "format", "has_api", "open_type", "share_type"):
-        search.add_argument(f"--{name.replace('_', '-')}", dest=name)
+    for spec in FILTERS:
+        search.add_argument(f"--{spec.name.replace('_', '-')}", dest=spec.name,
+                            help="/".join(map(str, spec.choices)) or None)
     search.add_argument("--sort", default="relevance", choices=("relevance", "updated"))
     search.add_argument("--page", type=int, default=1)
     search.add_argument("--rows", type=int, default=10)

@@ -1,6 +1,6 @@
 """Chinese text analysis shared by indexing and querying.
 
-- `normalize()`: traditional → simplified (zhconv), full-width → half-width (NFKC), lower case, one space.
+- `normalize()` is the project's one normaliser (`textnorm`): simplified, half-width, lower case, one space.
 - `Analyzer`: a private `jieba.Tokenizer` (never the global jieba, which the Rasa NLU tokenizer configures in
   other processes) loaded with the domain dictionary `data/search/domain_dict.txt`, the synonym keys and
   targets, and the generic/stop word lists.  `index_tokens()` is jieba's search mode, generalised: every word
@@ -22,15 +22,15 @@ from __future__ import annotations
 import math
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 
 import jieba
-import zhconv
 from pypinyin import Style, lazy_pinyin
+
+from textnorm import normalize
 
 SEARCH_DATA = Path(__file__).resolve().parent.parent / "data" / "search"
 DOMAIN_DICT = SEARCH_DATA / "domain_dict.txt"
@@ -42,26 +42,8 @@ DOMAIN_WORD_FREQ = 50000  # high enough that catalogue terms win over jieba's ge
 # Latin/digit runs (dots and plus signs inside, e.g. pm2.5, c++) or single CJK-or-other runs.
 _RUN = re.compile(r"[a-z0-9]+(?:[.+][a-z0-9]+)*\+?|[\u3400-\u9fff\uf900-\ufaff]+")
 _CJK = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")
-_SPACES = re.compile(r"\s+")
 # Title cores for the domain dictionary: split at conjunctions and punctuation.
 _TITLE_SPLIT = re.compile(r"[及和与、（）()，,：:；;“”\"《》·\s/]+")
-
-
-def normalize(text: str) -> str:
-    """Simplified Chinese, half-width, lower-case, single-spaced text."""
-    text = unicodedata.normalize("NFKC", text or "")
-    if not _TRADITIONAL_CHARS.isdisjoint(text):  # zhconv is slow; most text needs no conversion
-        text = zhconv.convert(text, "zh-cn")
-    return _SPACES.sub(" ", text).strip().lower()
-
-
-def _traditional_chars() -> frozenset[str]:
-    zhconv.loaddict()
-    table = zhconv.zhconv.zhcdicts["zh2Hans"]
-    return frozenset(key for key, value in table.items() if len(key) == 1 and key != value)
-
-
-_TRADITIONAL_CHARS = _traditional_chars()
 
 
 def is_cjk(word: str) -> bool:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog_index.analysis import normalize
 from catalog_index.models import Dataset, Department
+from textnorm import normalize
 
 CITY_PREFIXES = ("贵阳市人民政府", "国家税务总局贵阳市", "贵阳市", "贵阳")
 

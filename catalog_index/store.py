@@ -14,8 +14,9 @@ from datetime import date
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from catalog_index.analysis import Analyzer, get_analyzer, normalize
+from catalog_index.analysis import Analyzer, get_analyzer
 from catalog_index.models import Dataset, DatasetFormat, Department, SearchDoc
+from textnorm import normalize
 
 DATASET_COLUMNS = (
     "title", "description", "department_code", "category", "keywords", "fields", "formats", "share_type",

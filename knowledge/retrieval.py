@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jieba
-import zhconv
 from rank_bm25 import BM25Okapi
 
 import settings
 from knowledge.citation import CAVEAT_PREFIX, citation_line
 from knowledge.kb import DEFAULT_DIR, Passage, load, yaml_files
+from textnorm import normalize
 
 JIEBA_DICT_DIR = settings.ROOT / "data" / "jieba_dict"
 
@@ -78,7 +78,7 @@ class _Tokenizer:
                 self._jieba.load_userdict(str(path))
 
     def __call__(self, text: str) -> list[str]:
-        text = zhconv.convert(text, "zh-cn").lower()
+        text = normalize(text)
         articles = _ARTICLE.findall(text)
         words = (t.strip() for t in self._jieba.cut_for_search(_ARTICLE.sub(" ", text)))
         return articles + [token for token in words if token and _WORD.search(token) and token not in STOPWORDS]

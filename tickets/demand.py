@@ -8,16 +8,16 @@ data: query text is normalised and scrubbed of phone numbers and long digit runs
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-import zhconv
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog_index.filters import NAMES as FILTER_NAMES
 from privacy import mask_text
+from textnorm import normalize
 from tickets.models import CHANNELS, SearchMiss, Ticket, utcnow
 
 UNKNOWN = "未指明"
@@ -25,13 +25,12 @@ _PUNCT = re.compile(r"[\s\u3000，。！？、；：“”‘’（）《》【�
 _DIGITS = re.compile(r"\d{6,}")
 _FILLERS = re.compile(r"^(请问|我想|我要|想要|想找|我想找|有没有|有无|查找|查询|找一下|搜索|帮我找|求)+|"
                       r"(的数据集|的数据|数据集|数据|的信息|信息|吗|呢|啊)+$")
-FILTER_KEYS = ("category", "department", "district", "format", "has_api", "open_type")
+FILTER_KEYS = FILTER_NAMES  # the search filters kept with a search that found nothing
 
 
 def normalise_query(text: str) -> str:
-    """Simplified, NFKC, lower-case, without punctuation, fillers or long digit runs; at most 100 chars."""
-    text = zhconv.convert(unicodedata.normalize("NFKC", text or ""), "zh-cn").lower()
-    text = _DIGITS.sub("", mask_text(text).replace("*", ""))
+    """`textnorm.normalize`d, without punctuation, fillers or long digit runs; at most 100 chars."""
+    text = _DIGITS.sub("", mask_text(normalize(text)).replace("*", ""))
     text = _PUNCT.sub("", text)
     previous = None
     while previous != text:

@@ -23,10 +23,10 @@ from aiohttp import web
 import settings
 from catalog_index import columns
 from catalog_index.departments import list_departments
+from catalog_index.filters import NAMES as FILTERS
 from catalog_index.search import InvalidParameter, get_dataset, search
 from database import session_scope
 
-FILTERS = ("department", "district", "category", "format", "has_api", "open_type", "share_type")
 KNOWN_PARAMS = {"q", "sort", "page", "rows", *FILTERS}
 RESPONSES = columns.Lru(2048)  # (url, (token, version), parameters) → JSON text of a search result
 

@@ -9,17 +9,25 @@ from catalog_index.analysis import (
     Analyzer,
     build_domain_dictionary,
     get_analyzer,
-    normalize,
     pinyin_key,
     read_synonyms,
     title_terms,
 )
+from knowledge.retrieval import _Tokenizer
+from textnorm import normalize
+from tickets.demand import normalise_query
 
 
 def test_normalize_traditional_full_width_and_case():
     assert normalize("醫療機構　名錄") == "医疗机构 名录"
     assert normalize("ＰＭ２．５  ＡＰＩ") == "pm2.5 api"
     assert normalize("  公交\t数据 ") == "公交 数据"
+    assert normalize(None) == ""
+
+
+def test_one_normaliser_for_search_demand_report_and_knowledge_base(tmp_path):
+    assert normalise_query("有沒有ＰＭ２．５ 醫院數據？") == "pm25医院"
+    assert _Tokenizer(tmp_path)("第十一條 ＡＰＩ") == ["第十一条", "api"]
 
 
 def test_private_tokenizer_uses_the_domain_dictionary_and_leaves_global_jieba_alone(tmp_path):

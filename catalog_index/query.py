@@ -1,0 +1,139 @@
+"""Query understanding: from the user's text to what a dataset must contain.  Pure: no SQL, no session.
+
+1. `understand()`: normalise the query and take the filters written in it out of the text
+   (`catalog_index.filters.read_text`): district and department names, 有API/接口, formats, 开放/共享 types.
+2. `content_words()`: cut the rest with the private jieba tokenizer; drop stop words; generic words (数据, 信息,
+   名录, …) only count when nothing else is left.
+3. `groups()`: each remaining word becomes a *group* of alternatives: the word itself, its most probable split
+   into smaller dictionary words (AND), its synonyms and those of the words inside it (data/search/synonyms.txt),
+   and for words the catalogue does not contain the pinyin key of the word or of its two-character windows
+   (typos and homophones: 医苗 → 疫苗, 献雪点 → 献血).  A group's `clause` is what the backend matches
+   (`catalog_index.backend`); its `options`, `literal` and `weight` are what the snapshot ranks with.
+
+The catalogue enters only through `Statistics` (document frequencies, from the snapshot).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from catalog_index.analysis import Analyzer, is_cjk, pinyin_key
+from catalog_index.departments import DepartmentRef
+from catalog_index.filters import read_text
+
+SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropped first when relaxing
+
+
+class Statistics(Protocol):
+    """What query understanding needs to know about the catalogue."""
+
+    documents: int
+
+    def df(self, term: str) -> int:
+        """Datasets whose index entry holds `term` (in any field)."""
+
+
+@dataclass(frozen=True)
+class Clause:
+    """What one query group requires of a dataset: every term of one of `text` in its text fields (title,
+    keywords, department, description, fields), or one of the pinyin keys `sounds` in its pinyin field."""
+
+    text: tuple[tuple[str, ...], ...] = ()
+    sounds: tuple[str, ...] = ()
+
+
+Match = tuple[Clause, ...]  # a dataset matches when it satisfies every clause
+
+
+@dataclass(frozen=True)
+class Group:
+    """One query word: what matches it, and how much it weighs."""
+
+    word: str
+    clause: Clause | None  # None: nothing in the catalogue can satisfy it
+    weight: float
+    highlight: tuple[str, ...]
+    options: tuple[tuple[str, ...], ...] = ()  # = clause.text: the text alternatives, each a tuple of terms
+    literal: int = 0  # options[:literal] are the word itself and its pieces; the rest are synonyms
+
+
+def idf(df: int, documents: int) -> float:
+    """BM25's inverse document frequency."""
+    return math.log(1 + (documents - df + 0.5) / (df + 0.5))
+
+
+def understand(q: str, departments: Mapping[str, DepartmentRef]) -> tuple[str, dict[str, Any]]:
+    """(the query text without the filters written in it, those filters), e.g.
+    "花溪区的学校名单" → (" 的学校名单", {"district": "花溪区"})."""
+    return read_text(q, departments)
+
+
+def words(analyzer: Analyzer, rest: str) -> list[str]:
+    """The query's words without stop words and punctuation."""
+    return [w for w in analyzer.cut(rest) if w not in analyzer.stop and (is_cjk(w) or w.isalnum() or "." in w)]
+
+
+def content_words(analyzer: Analyzer, rest: str, *, keep_generic: bool) -> list[str]:
+    """The words to match: generic words only when nothing else is left and `keep_generic`."""
+    found = words(analyzer, rest)
+    content = [w for w in found if w not in analyzer.generic]
+    return content if content or not keep_generic else found
+
+
+def groups(analyzer: Analyzer, query_words: list[str], stats: Statistics) -> list[Group]:
+    """Query groups for the content words (see the module docstring)."""
+    df = stats.df
+    out: list[Group] = []
+    for word in dict.fromkeys(_merge_typos(query_words, df)):
+        options: list[tuple[str, ...]] = []
+        highlight = [word]
+        best_df = df(word)
+        if best_df:
+            options.append((word,))
+        pieces = [] if word in analyzer.synonyms else analyzer.split(word)  # a synonym key means its targets
+        if pieces and all(df(p) for p in pieces):
+            options.append(tuple(pieces))
+            best_df = best_df or min(df(p) for p in pieces)
+            highlight += pieces
+        literal = len(options)
+        for source in [word, *analyzer.sub_words(word)]:  # synonyms of the word and of the words inside it
+            for target in analyzer.synonyms.get(source, []):  # (锻炼身体 → 锻炼 → 健身)
+                parts = tuple(w for w in analyzer.cut(target) if w not in analyzer.stop)
+                if parts and all(df(p) for p in parts) and parts not in options:
+                    options.append(parts)
+                    highlight += parts
+                    best_df = best_df or min(df(p) for p in parts)
+        sounds, sounds_df = _sounds(word, df) if not options else ((), 0)
+        weight = idf(best_df or sounds_df, stats.documents) * (SINGLE_CHAR_WEIGHT if len(word) == 1 else 1.0)
+        clause = Clause(tuple(options), sounds) if options or sounds else None
+        out.append(Group(word, clause, weight, tuple(highlight), tuple(options), literal))
+    return out
+
+
+def _sounds(word: str, df) -> tuple[tuple[str, ...], int]:  # noqa: ANN001
+    """Pinyin keys for an unknown word, and their document frequency: the word's pinyin, else the pinyin of
+    its two-character windows that the catalogue has (献雪点 → xianxue, from 献血)."""
+    if not is_cjk(word) or len(word) < 2:
+        return (), 0
+    key = pinyin_key(word)
+    if df(key):
+        return (key,), df(key)
+    known = tuple(k for k in (pinyin_key(word[i:i + 2]) for i in range(len(word) - 1)) if df(k))
+    return (known, min(df(k) for k in known)) if known else ((), 0)
+
+
+def _merge_typos(query_words: list[str], df) -> list[str]:  # noqa: ANN001
+    """Join a single Chinese character to its neighbour when the pair is unknown but sounds like a catalogue
+    word (幼儿 + 圆 → 幼儿圆, found through the pinyin of 幼儿园)."""
+    out: list[str] = []
+    for word in query_words:
+        if out and is_cjk(word) and is_cjk(out[-1]) and (len(word) == 1 or len(out[-1]) == 1):
+            merged = out[-1] + word
+            if not df(merged) and df(pinyin_key(merged)):
+                out[-1] = merged
+                continue
+        out.append(word)
+    return out

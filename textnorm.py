@@ -1,0 +1,44 @@
+"""The one Chinese text normaliser: what every part compares text with (search, demand report, knowledge base).
+
+`normalize(text)`: full-width → half-width and compatibility forms folded (NFKC), traditional → simplified
+characters (zhconv, mainland vocabulary), lower case, runs of whitespace → one space, no leading or trailing
+space.  "醫療機構　名錄" → "医疗机构 名录", "ＰＭ２．５  ＡＰＩ" → "pm2.5 api".
+
+zhconv is slow (tens of microseconds even for short text), so it only runs on text that holds at least one
+character with a simplified form; text already in simplified characters (nearly all) is returned as it is.
+Consequence: a mainland-vocabulary rewrite that zhconv would make on simplified text alone (人工智慧 →
+人工智能) happens only when the text also holds a traditional character.  The search index is built with this
+function, so changing it means `python -m catalog_index reindex`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+import zhconv
+
+_SPACES = re.compile(r"\s+")
+
+
+@cache
+def _traditional_chars() -> frozenset[str]:
+    """Characters that zhconv writes differently in simplified Chinese."""
+    zhconv.loaddict()
+    table = zhconv.zhconv.zhcdicts["zh2Hans"]
+    return frozenset(key for key, value in table.items() if len(key) == 1 and key != value)
+
+
+def simplified(text: str) -> str:
+    """`text` in simplified characters (unchanged, and fast, when it has no traditional character)."""
+    if _traditional_chars().isdisjoint(text):
+        return text
+    return zhconv.convert(text, "zh-cn")
+
+
+def normalize(text: str | None, fold_case: bool = True) -> str:
+    """Simplified Chinese, half-width, single-spaced text; lower-case unless `fold_case` is False (NLU keeps the
+    case of ticket numbers and format words for its extractors)."""
+    text = _SPACES.sub(" ", simplified(unicodedata.normalize("NFKC", text or ""))).strip()
+    return text.lower() if fold_case else text
