@@ -22,6 +22,7 @@ DISTRICTS = {"市本级", "南明区", "云岩区", "花溪区", "乌当区", "�
 DATA_FORMATS = {"CSV", "XLSX", "JSON", "XML", "API"}
 PHONE = re.compile(r"1[3-9]\d{9}")
 TICKET_NO = re.compile(r"(SQ|TS)\d{8}-[0-9A-Z]{6}")
+ORDINAL = re.compile(r"第[一二三四五12345][个条]")  # simplified: normalised text must not map back to 個/條
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,8 @@ def test_annotated_entity_values_are_canonical(train):
     departments = {json.loads(line)["name"]
                    for line in (ROOT / "data/catalog/departments.jsonl").read_text(encoding="utf-8").splitlines()}
     canonical = {"department": departments.__contains__, "district": DISTRICTS.__contains__,
-                 "data_format": DATA_FORMATS.__contains__, "phone": PHONE.fullmatch, "ticket_no": TICKET_NO.fullmatch}
+                 "data_format": DATA_FORMATS.__contains__, "phone": PHONE.fullmatch, "ticket_no": TICKET_NO.fullmatch,
+                 "ordinal": ORDINAL.fullmatch}
     wrong = []
     for m in train.intent_examples:
         for entity in m.get("entities") or []:
