@@ -42,3 +42,24 @@ def normalize(text: str | None, fold_case: bool = True) -> str:
     case of ticket numbers and format words for its extractors)."""
     text = _SPACES.sub(" ", simplified(unicodedata.normalize("NFKC", text or ""))).strip()
     return text.lower() if fold_case else text
+
+
+# a sentence ends after 。！？!?；; or a line break; the split keeps the punctuation with its sentence
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
+
+
+def informative_part(text: str, cap: int) -> str:
+    """At most `cap` characters of `text`: its last whole sentences, or its last `cap` characters when the last
+    sentence alone is longer."""
+    text = text.strip()
+    if len(text) <= cap:
+        return text
+    kept: list[str] = []
+    size = 0
+    for sentence in reversed(_SENTENCE_END.split(text)):
+        if size + len(sentence) > cap:
+            break
+        kept.append(sentence)
+        size += len(sentence)
+    part = "".join(reversed(kept)).strip()
+    return part or text[-cap:].strip()
