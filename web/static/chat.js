@@ -8,6 +8,9 @@
  *   server → bot_uttered {text} | {text, quick_replies: [{title, payload}]} | {attachment}
  * The session id and the rendered history live in localStorage, so a reload
  * continues the same Rasa conversation and shows what was said.
+ * Buttons answer the message they came with: once the user sends anything (a
+ * button or typed text) every earlier button is retired (disabled for good),
+ * so an old "提交" cannot be pressed after the form has moved on.
  */
 (function () {
   "use strict";
@@ -112,12 +115,13 @@
     }
     if (message.buttons && message.buttons.length) {
       var box = element("div", "buttons");
+      if (message.retired) box.classList.add("retired");
       message.buttons.forEach(function (button) {
         var node = element("button", "chat-button", button.title);
         node.type = "button";
-        node.disabled = !ready;
+        node.disabled = !ready || !!message.retired;
         node.addEventListener("click", function () {
-          send(button.payload || button.title, button.title);
+          if (send(button.payload || button.title, button.title)) node.classList.add("chosen");
         });
         box.appendChild(node);
       });
@@ -126,6 +130,24 @@
     list.appendChild(item);
     list.scrollTop = list.scrollHeight;
     return item;
+  }
+
+  // Every button shown so far stops working: the user has answered or moved on.
+  function retireButtons() {
+    Array.prototype.forEach.call(list.querySelectorAll(".buttons:not(.retired)"), function (box) {
+      box.classList.add("retired");
+      Array.prototype.forEach.call(box.querySelectorAll(".chat-button"), function (node) { node.disabled = true; });
+    });
+  }
+
+  // Saved history: buttons followed by a user message were answered or passed over.
+  function restoreHistory() {
+    var history = readHistory();
+    var lastUser = -1;
+    history.forEach(function (message, i) { if (message.who === "user") lastUser = i; });
+    history.forEach(function (message, i) {
+      render(i < lastUser && message.buttons ? Object.assign({}, message, { retired: true }) : message);
+    });
   }
 
   function renderWelcome() {
@@ -160,7 +182,7 @@
     banner.hidden = state !== "offline";
     banner.textContent = state === "offline" ? TEXT.offlineBanner : "";
     sendButton.disabled = !ready;
-    Array.prototype.forEach.call(list.querySelectorAll(".chat-button"), function (node) {
+    Array.prototype.forEach.call(list.querySelectorAll(".buttons:not(.retired) .chat-button"), function (node) {
       node.disabled = !ready;
     });
     if (!ready) stopTyping();
@@ -226,6 +248,7 @@
       return false;
     }
     var message = { who: "user", text: shown };
+    retireButtons();
     remember(message);
     render(message);
     socket.emit("user_uttered", { message: payload, session_id: sessionId });
@@ -270,6 +293,6 @@
 
   // ---- start: restore the conversation, then connect ----
   renderWelcome();
-  readHistory().forEach(render);
+  restoreHistory();
   setState("connecting");
 })();
