@@ -5,12 +5,8 @@ the rowids of `search_docs`, the document frequency of every indexed term, readi
 snapshot, and reading a page of results.  Ranking, filtering and facets need no database function: they run
 on the snapshot (`catalog_index.columns`).
 
-Implementations: `catalog_index.fts5` (SQLite FTS5, the embedded default).  A PostgreSQL one would keep
-`search_docs` (pre-segmented text, written by `catalog_index.store`) with a stored generated column
-`tsv = setweight(to_tsvector('simple', title), 'A') || … || setweight(to_tsvector('simple', fuzzy), 'D')` and
-a GIN index ('simple' keeps our jieba tokens as they are), translate a `Match` to
-`to_tsquery('simple', …)` with `&`/`|` (`SELECT array_agg(rowid)` for the match list), take document
-frequencies from `ts_stat`, and stream the snapshot scan with a server-side cursor.
+Implementations: `catalog_index.fts5` (SQLite FTS5, the embedded default) and `catalog_index.postgres`
+(PostgreSQL, the production profile: `tsvector('simple')` columns with GIN indexes, `to_tsquery('simple', …)`).
 """
 
 from __future__ import annotations
@@ -22,6 +18,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from catalog_index.fts5 import Fts5
+from catalog_index.postgres import Postgres
 from catalog_index.query import Match
 
 
@@ -45,7 +42,7 @@ class Backend(Protocol):
         """rowid → those `datasets` columns of its dataset, for the given rowids (a page of results)."""
 
 
-BACKENDS: dict[str, type] = {"sqlite": Fts5}  # SQLAlchemy dialect name → implementation
+BACKENDS: dict[str, type] = {"sqlite": Fts5, "postgresql": Postgres}  # SQLAlchemy dialect name → implementation
 
 
 def for_session(session: Session) -> Backend:
