@@ -46,6 +46,14 @@ def test_no_held_out_example_is_in_training(train):
     assert not overlap
 
 
+def test_no_blind_example_is_in_training(train):
+    blind = ROOT / "tests/data/blind/nlu_blind.yml"  # the gate of `make test` (Makefile BLIND_NLU)
+    if not blind.exists():
+        pytest.skip("no blind NLU set in this checkout")
+    overlap = texts(train) & texts(load_data(str(blind)))  # a failure shows only these, never the rest of the set
+    assert not overlap
+
+
 def test_every_contract_intent_has_enough_examples_and_a_held_out_part(train):
     heldout = load_data(str(ROOT / "tests/data/nlu_test.yml"))
     counts = Counter(m.get("intent") for m in train.intent_examples)
