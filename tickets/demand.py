@@ -59,6 +59,7 @@ def demand_report(session: Session, days: int = 90, limit: int = 20, now: dateti
     needs: dict[str, dict] = {}
     by_theme: Counter = Counter()
     by_department: Counter = Counter()
+    by_week: dict[str, Counter] = {}  # Monday of the week → searches / requests
 
     def add(query: str, source: str, theme: str | None, department: str | None, at: datetime) -> None:
         need = needs.setdefault(query, {"need": query, "searches": 0, "requests": 0, "themes": Counter(),
@@ -69,6 +70,7 @@ def demand_report(session: Session, days: int = 90, limit: int = 20, now: dateti
         need["first_seen"], need["last_seen"] = min(need["first_seen"], at), max(need["last_seen"], at)
         by_theme[theme or UNKNOWN] += 1
         by_department[department or UNKNOWN] += 1
+        by_week.setdefault((at.date() - timedelta(days=at.weekday())).isoformat(), Counter())[source] += 1
 
     for miss in session.execute(select(SearchMiss).where(SearchMiss.at >= since)).scalars():
         add(miss.query, "searches", (miss.filters or {}).get("category"), (miss.filters or {}).get("department"),
@@ -94,6 +96,8 @@ def demand_report(session: Session, days: int = 90, limit: int = 20, now: dateti
         "top_needs": top,
         "by_theme": [{"theme": k, "count": v} for k, v in by_theme.most_common()],
         "by_department": [{"department": k, "count": v} for k, v in by_department.most_common()],
+        "by_week": [{"week": week, "searches": c["searches"], "requests": c["requests"]}
+                    for week, c in sorted(by_week.items())],
     }
 
 

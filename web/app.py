@@ -13,7 +13,7 @@ from sqlalchemy import text
 import settings
 from catalog_index import columns
 from database import engine
-from web import api_datasets, api_tickets
+from web import api_datasets, api_desk, api_tickets
 
 STATIC = Path(__file__).resolve().parent / "static"
 CHECK_TIMEOUT = aiohttp.ClientTimeout(total=3)
@@ -78,6 +78,11 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
+async def staff_page(request: web.Request) -> web.FileResponse:
+    """The staff pages: the ticket workbench and the demand dashboard (both on the staff token)."""
+    return web.FileResponse(STATIC / "staff" / "index.html")
+
+
 async def page_config(request: web.Request) -> web.Response:
     """Where the chat page (web/static/chat.js) finds Rasa's socketio channel."""
     conf = settings.get()
@@ -101,7 +106,10 @@ def create_app(db_url: str | None = None) -> web.Application:
     app.router.add_get("/api/health", health)
     api_datasets.setup_routes(app)
     api_tickets.setup_routes(app)
+    api_desk.setup_routes(app)
     app.router.add_get("/", index)
+    app.router.add_get("/staff", staff_page)
+    app.router.add_get("/staff/", staff_page)
     app.router.add_get("/config.js", page_config)
     app.router.add_static("/static/", STATIC)
     return app
