@@ -15,7 +15,7 @@ MODEL := models/desk.tar.gz
 CATALOG := data/catalog/departments.jsonl data/catalog/guiyang_catalog.jsonl
 RESULTS := var/results
 
-.PHONY: help setup venv web-assets browser db train run run-prod prod-install test lint validate pytest pytest-postgres test-stories nlu-gate eval-nlu eval-search eval-entities bench load bench-1m search-vocab wechat-redeliver clean lock
+.PHONY: help setup venv web-assets browser db train run run-prod prod-install test lint validate pytest pytest-postgres test-stories nlu-gate eval-nlu eval-search eval-entities bench load bench-1m search-vocab wechat-redeliver soak retention clean lock
 
 help:
 	@echo "make run          set up, load the catalogue, train if needed, start all services"
@@ -125,6 +125,15 @@ bench-1m: venv
 search-vocab: venv
 	$(PY) -m catalog_index dict
 	$(PY) -m catalog_index reindex
+
+# 20 conversations in parallel for SOAK_MINUTES (default 10): errors, latency per minute, memory per process.
+SOAK_MINUTES ?= 10
+soak: venv train
+	$(PY) -m benchmarks.soak --conversations 20 --minutes $(SOAK_MINUTES)
+
+# Tracker store retention (settings: TRACKER_RETENTION_DAYS, TRACKER_REDACT_IDLE_MINUTES); safe while running.
+retention: venv
+	$(PY) -m bot.tracker_store retention
 
 wechat-redeliver: venv
 	$(PY) -m bot.channels.wechat_push redeliver

@@ -14,14 +14,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import yaml
 
+import privacy
 import settings
 from ops import prod
 
@@ -71,7 +74,7 @@ def rasa_cmd(conf: settings.Settings, model: Path, credentials: Path, endpoints:
         "--credentials", str(credentials),
         "--interface", conf.host,
         "--port", str(conf.rasa_port),
-        "--cors", "*",
+        "--cors", conf.allowed_origin,
     ]
     if conf.rasa_api_token:
         cmd += ["--enable-api", "--auth-token", conf.rasa_api_token]
@@ -90,6 +93,15 @@ def readiness_urls(conf: settings.Settings) -> dict[str, str]:
     }
 
 
+def _scrubbed_copy(source: IO[bytes], log: Path) -> None:
+    """A child's output into its log file, every line through `privacy.scrub`: whatever a child prints outside
+    its log handlers (warnings, a crash before its start-up hook, a library's print) reaches no file raw."""
+    with source, open(log, "ab") as out:
+        for line in source:
+            out.write(privacy.scrub(line.decode("utf-8", "replace")).encode("utf-8"))
+            out.flush()
+
+
 class Service:
     """One process: `ready` is its readiness URL or a callable; `popen` extra Popen arguments (e.g. the user)."""
 
@@ -102,12 +114,11 @@ class Service:
 
     def start(self) -> None:
         self.starts = [t for t in self.starts if time.monotonic() - t < 60] + [time.monotonic()]
-        log = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            self.cmd, env=self.env, cwd=settings.ROOT, stdout=log, stderr=subprocess.STDOUT,
+            self.cmd, env=self.env, cwd=settings.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True, **self.popen,
         )
-        log.close()
+        threading.Thread(target=_scrubbed_copy, args=(self.proc.stdout, self.log), daemon=True).start()
 
     def ready(self) -> bool:
         if callable(self.ready_url):

@@ -33,6 +33,7 @@ from sanic.response import HTTPResponse
 from wechatpy.messages import BaseMessage
 
 import settings
+from bot.channels import intake
 from bot.channels import wechat_store as store
 from bot.channels.wechat_protocol import ProtocolError, decode, make_crypto, text_reply, verify_query
 from bot.channels.wechat_push import Pusher, run_db
@@ -103,6 +104,7 @@ class WeChatInput(InputChannel):
         self._tasks: set[asyncio.Task] = set()  # turns still running after their request returned
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        on_new_message = intake.guard(on_new_message)  # size limits, polite reply when a turn fails
         bp = Blueprint("wechat_webhook", __name__)
 
         @bp.listener("before_server_stop")

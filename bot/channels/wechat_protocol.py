@@ -20,6 +20,8 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.messages import BaseMessage
 from wechatpy.utils import check_signature
 
+MAX_TIME_DIGITS = 12  # a Unix time in seconds has 10 digits until the year 2286
+
 
 class ProtocolError(Exception):
     """A request WeChat's protocol does not allow; `status` is the HTTP answer (400/403)."""
@@ -54,10 +56,9 @@ def verify_query(token: str, query: Mapping[str, str], replay_window: float, now
         check_signature(token, signature, timestamp, nonce)
     except InvalidSignatureException:
         raise ProtocolError(403, "bad signature") from None
-    try:
-        age = abs((time.time() if now is None else now) - int(timestamp))
-    except ValueError:
-        raise ProtocolError(403, "bad timestamp") from None
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIME_DIGITS):
+        raise ProtocolError(400, "timestamp must be a Unix time in seconds")
+    age = abs((time.time() if now is None else now) - int(timestamp))
     if age > replay_window:
         raise ProtocolError(403, f"stale timestamp ({int(age)} s old)")
 
@@ -97,7 +98,19 @@ def decode(body: bytes, query: Mapping[str, str], crypto: WeChatCrypto | None) -
         xml = body
     if "MsgType" not in fields or "FromUserName" not in fields:
         raise ProtocolError(400, "not a WeChat message")
-    return Incoming(parse_message(xml), encrypted)
+    return Incoming(_checked(parse_message(xml)), encrypted)
+
+
+def _checked(message: BaseMessage) -> BaseMessage:
+    """`message` once its numeric fields are numbers in range (wechatpy converts them lazily, on first use)."""
+    for name, attr, limit in (("CreateTime", "time", 10 ** MAX_TIME_DIGITS), ("MsgId", "id", 2 ** 64)):
+        try:
+            value = getattr(message, attr)
+        except (ValueError, TypeError, OverflowError):
+            raise ProtocolError(400, f"{name} is not a number") from None
+        if value is not None and not 0 <= int(value) < limit:
+            raise ProtocolError(400, f"{name} is out of range")
+    return message
 
 
 def text_reply(message: BaseMessage, text: str, crypto: WeChatCrypto | None, encrypted: bool, nonce: str) -> str:

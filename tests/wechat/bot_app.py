@@ -1,4 +1,5 @@
-"""A real Sanic server with `WeChatInput` registered the way Rasa registers channels, driven by a small bot.
+"""A real Sanic server with our channels (WeChat, REST, socket.io) registered the way Rasa registers them, driven
+by a small bot (the security suite uses the REST and socket.io channels of the same server).
 
 Run: `python -m tests.wechat.bot_app PORT` with WECHAT_* / DB_URL in the environment and the channel's
 credentials as JSON in WECHAT_TEST_CREDENTIALS.  The bot answers through the output channel it is given:
@@ -19,6 +20,8 @@ from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic, response
 
 import privacy
+from bot.channels.rest import RestInput
+from bot.channels.socketio import SocketIOInput
 from bot.channels.wechat import WeChatInput
 
 BUTTONS = [{"title": "查看详情", "payload": "/dataset_detail"}, {"title": "返回", "payload": "/deny"}]
@@ -51,7 +54,8 @@ def create_app() -> Sanic:
     app = Sanic("wechat_channel_test")
     app.ctx.agent = agent = EchoAgent()
     channel = WeChatInput.from_credentials(json.loads(os.environ.get("WECHAT_TEST_CREDENTIALS", "{}")))
-    register([channel], app, route="/webhooks/")
+    sockets = SocketIOInput(user_message_evt="user_uttered", bot_message_evt="bot_uttered", session_persistence=True)
+    register([channel, RestInput.from_credentials(None), sockets], app, route="/webhooks/")
 
     @app.get("/test/turns")
     async def turns(_request):  # noqa: ANN001, ANN202

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from bot.channels import wechat_store as store
+from bot.channels.intake import BUSY_TEXT
 from bot.channels.wechat import NO_MORE_TEXT, UNKNOWN_MENU_TEXT, UNSUPPORTED_TEXT
 from bot.channels.wechat_render import MORE_HINT
 from privacy import openid_hash
@@ -178,9 +179,10 @@ def test_other_message_types_get_a_polite_text(server, fake):
     assert [t["text"] for t in server.turns(openid)] == ["怎么申请数据"]
 
 
-def test_a_failing_turn_gets_an_apology(server, fake):
-    reply = fake.push(server.webhook, fake.text(new_openid(), "boom"))
-    assert "12345" in reply.content
+def test_a_failing_turn_gets_an_apology_and_the_next_one_works(server, fake):
+    openid = new_openid()
+    assert fake.push(server.webhook, fake.text(openid, "boom")).content == BUSY_TEXT
+    assert fake.push(server.webhook, fake.text(openid, "还在吗")).content == "收到：还在吗"
 
 
 def test_openids_never_reach_the_logs(servers, fake, wechat_db):

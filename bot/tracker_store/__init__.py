@@ -1,0 +1,113 @@
+"""Rasa's SQL tracker store without phone numbers once no form needs them: `bot.tracker_store.PrivacySQLTrackerStore`.
+
+Configured in endpoints.yml with the keys of Rasa's `type: SQL` store (dialect sqlite or postgresql, db, host,
+port, username, password, login_db, query).  The tickets table keeps the citizen's phone (staff call back); the
+conversation record does not need it once the form that asked for it is over:
+
+- While a form is active, events are stored as Rasa stores them (the form reads its slots back from the store on
+  the next turn, and the submit action sends the phone to the tickets table).
+- At the end of a turn that leaves no form active, the turn's events are stored with every phone-looking number
+  masked (138****1234: user text, entities, slot values including the description, bot text, metadata with the
+  full text of a long message); when a form was submitted or cancelled in that turn, every event stored
+  earlier for the conversation is masked too.
+- A form abandoned half-way (the user just leaves) and old conversations are handled by the retention command
+  (`make retention`, `python -m bot.tracker_store retention`): conversations idle longer than
+  `TRACKER_REDACT_IDLE_MINUTES` are masked, those idle longer than `TRACKER_RETENTION_DAYS` deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTIVE_LOOP
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+import privacy
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500  # sender ids per statement (bound parameters stay well under every driver's limit)
+
+
+def redact(value: Any) -> Any:
+    """`value` (an event as a dict, or any part of it) with every phone-looking number in its strings masked."""
+    if isinstance(value, str):
+        return privacy.mask_text(value)
+    if isinstance(value, dict):
+        return {key: redact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    conversations_deleted: int
+    events_deleted: int
+    conversations_checked: int
+    events_redacted: int
+
+
+class PrivacySQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        privacy.install_log_masking()  # the tracker store is built at start-up, before any conversation
+        super().__init__(*args, **kwargs)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        no_form = tracker.active_loop_name is None
+        with self.session_scope() as session:
+            events = list(self._additional_events(session, tracker))
+            for event in events:
+                data = event.as_dict()
+                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
+                session.add(self.SQLEvent(
+                    sender_id=tracker.sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
+                    intent_name=intent, action_name=data.get("name"),
+                    data=json.dumps(redact(data) if no_form else data),
+                ))
+            if no_form and any(event.type_name == ACTIVE_LOOP for event in events):
+                session.flush()
+                self._redact_conversations(session, [tracker.sender_id])
+            session.commit()
+
+    def _redact_conversations(self, session: Any, sender_ids: Iterable[str]) -> int:
+        """Mask the phones in every stored event of these conversations; the number of events changed."""
+        changed, ids = 0, list(sender_ids)
+        for start in range(0, len(ids), BATCH):
+            rows = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id.in_(ids[start:start + BATCH]))
+            for row in rows.yield_per(1000):
+                masked = json.dumps(redact(json.loads(row.data)))
+                if masked != row.data:
+                    row.data = masked
+                    changed += 1
+        return changed
+
+    def apply_retention(self, retention_days: int, redact_idle_minutes: int,
+                        now: float | None = None) -> RetentionReport:
+        """Delete conversations idle longer than `retention_days`; mask phones in those idle longer than
+        `redact_idle_minutes` (forms abandoned half-way)."""
+        now = time.time() if now is None else now
+        event = self.SQLEvent
+        with self.session_scope() as session:
+            last = session.query(event.sender_id, sa.func.max(event.timestamp)).group_by(event.sender_id).all()
+            expired = [sender for sender, at in last if (at or 0) < now - retention_days * 86400]
+            idle = [sender for sender, at in last
+                    if (at or 0) < now - redact_idle_minutes * 60 and sender not in set(expired)]
+            deleted = 0
+            for start in range(0, len(expired), BATCH):
+                deleted += session.query(event).filter(
+                    event.sender_id.in_(expired[start:start + BATCH])).delete(synchronize_session=False)
+            redacted = self._redact_conversations(session, idle)
+            session.commit()
+        report = RetentionReport(len(expired), deleted, len(idle), redacted)
+        logger.info("tracker retention: %s", report)
+        return report
