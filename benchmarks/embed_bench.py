@@ -22,10 +22,19 @@ from pathlib import Path
 
 import numpy as np
 
+import settings
 from benchmarks.search_eval import QUERIES, SAMPLE, load_judgements, metrics
 from catalog_index.ingest import validate_dataset
-from catalog_index.vectors import ENCODED_TEXT, TEXTS, DatasetVectors, dequantize, passage_text, quantize
-from embedding import get_embedder
+from catalog_index.vectors import (
+    ENCODE_BATCH,
+    ENCODED_TEXT,
+    TEXTS,
+    DatasetVectors,
+    dequantize,
+    passage_text,
+    quantize,
+)
+from embedding import get_embedder, threads
 
 K = 10
 SCALES = (100_000, 1_000_000)
@@ -49,15 +58,15 @@ def quality(matrix: np.ndarray, ids: list[str], queries: list[dict], query_vecto
     return {kind: (len(ms), *(sum(m[i] for m in ms) / len(ms) for i in range(3))) for kind, ms in per_kind.items()}
 
 
-def encode_speed(embedder, texts: list[str]) -> tuple[np.ndarray, float]:  # noqa: ANN001
-    """(vectors, datasets per second), encoded as the ingest does (batches of ENCODE_BATCH)."""
-    from catalog_index.vectors import ENCODE_BATCH
-
+def encode_speed(embedder, texts: list[str]) -> tuple[np.ndarray, float, float]:  # noqa: ANN001
+    """(vectors, datasets per second of wall time, datasets per CPU-second of this process), encoded as the
+    ingest does (batches of ENCODE_BATCH).  The CPU rate does not depend on what else runs on the machine: it is
+    the speed on one free core; with T threads on T free cores expect at most T times it."""
     embedder.encode_passages(texts[:ENCODE_BATCH])  # warm-up
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     vectors = np.concatenate([embedder.encode_passages(texts[i:i + ENCODE_BATCH])
                               for i in range(0, len(texts), ENCODE_BATCH)])
-    return vectors, len(texts) / (time.perf_counter() - start)
+    return vectors, len(texts) / (time.perf_counter() - start), len(texts) / (time.process_time() - cpu)
 
 
 def hours(n: int, rate: float) -> str:
@@ -88,13 +97,17 @@ def main() -> None:
     queries = load_judgements(args.queries, titles) if not args.limit else []
     query_vectors = embedder.encode_queries([q["q"] for q in queries])
     print(f"embedder {embedder.name} ({embedder.dim} dimensions), {len(records)} datasets, {len(queries)} queries")
-    print(f"\n{'variant':<26}{'chars/text':>11}{'datasets/s':>12}{'100k':>10}{'1M':>10}")
+    print(f"\nencoding with {threads(settings.get().embed_threads)} thread(s): wall-clock rate and projection, then "
+          "the rate per CPU-second (one free core) and its projection")
+    print(f"{'variant':<26}{'chars/text':>11}{'datasets/s':>12}{'100k':>9}{'1M':>9}{'per CPU-s':>11}{'100k':>9}"
+          f"{'1M':>9}")
     matrices, found = {}, {}
     for name in args.variants.split(","):
         texts = [passage_text(r, name) for r in records]
-        matrices[name], rate = encode_speed(embedder, texts)
+        matrices[name], rate, cpu_rate = encode_speed(embedder, texts)
         print(f"{name:<26}{sum(map(len, texts)) / len(texts):>11.1f}{rate:>12.1f}"
-              + "".join(f"{hours(n, rate):>10}" for n in SCALES))
+              + "".join(f"{hours(n, rate):>9}" for n in SCALES) + f"{cpu_rate:>11.1f}"
+              + "".join(f"{hours(n, cpu_rate):>9}" for n in SCALES))
         if queries:
             found[name] = quality(matrices[name], ids, queries, query_vectors)
     if not queries:

@@ -317,7 +317,8 @@ def _check_departments(session, batch: list[tuple[int, dict]], path: Path,  # no
 def load_files(paths: list[Path], url: str | None = None, progress: bool = True,
                embed: bool | None = None) -> LoadReport:
     """Load department and dataset files into the database at `url` (already migrated); `embed` (default:
-    the EMBED_ON_INGEST setting) also brings the loaded datasets' vectors up to date.
+    the EMBED_ON_INGEST setting, when the database has the vectors table) also brings the loaded datasets'
+    vectors up to date.
 
     Dataset batches are pipelined: a forked worker process validates batch k+1 and segments it for the search
     index while this process encodes and writes batch k (database writes here, everything else there)."""
@@ -325,7 +326,8 @@ def load_files(paths: list[Path], url: str | None = None, progress: bool = True,
     kinds = [(file_kind(p), p) for p in paths]
     kinds.sort(key=lambda kp: kp[0] != "departments")
     get_analyzer()  # loaded before the fork, so the worker inherits it
-    embed = settings.get().embed_on_ingest if embed is None else embed
+    if embed is None:  # the setting, for a database that has the vectors table (not one kept at an old revision)
+        embed = settings.get().embed_on_ingest and vectors.has_table(url)
     embedder = get_embedder() if embed else None  # a wrong EMBEDDER fails here, before anything is written
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as worker, \
             tqdm(total=0, desc="vectors", unit="dataset", disable=not (progress and embed), position=1) as encoded:

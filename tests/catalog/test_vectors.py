@@ -20,7 +20,7 @@ from catalog_index.vectors import (
     stale,
     text_hash,
 )
-from database import session_scope
+from database import migrate, session_scope
 from embedding import get_embedder
 from tests.catalog.conftest import SAMPLE, fresh_db
 
@@ -171,3 +171,14 @@ def test_int8_quantisation_keeps_cosines():
     assert codes.dtype == np.int8 and np.abs(codes).max() == 127
     restored = codes.astype(np.float32) * scales[:, None]
     assert np.abs(np.sum(restored * vectors, axis=1) - 1).max() < 2e-3
+
+
+def test_a_database_at_an_older_revision_loads_without_vectors(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(url, "0005_lean_fts")
+    path = tmp_path / "datasets.jsonl"
+    path.write_text(sample_lines()[0] + "\n", encoding="utf-8")
+    report = load_files([SAMPLE[0], path], url, progress=False)  # EMBED_ON_INGEST, but no table to fill
+    assert report.inserted == 52 and not report.errors
+    migrate(url)
+    assert embed_catalog(url, progress=False) == {"encoded": 1, "unchanged": 0}
