@@ -12,6 +12,7 @@ STAMP="$VENDOR/.lock-sha256"
 FILES=(
     "socket.io-client/dist/socket.io.min.js"
     "socket.io-client/dist/socket.io.min.js.map"
+    "axe-core/axe.min.js"
 )
 
 if ! command -v npm >/dev/null 2>&1; then

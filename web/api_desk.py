@@ -130,7 +130,7 @@ def week_chart(title: str, weeks: list[dict]) -> str:
     """Stacked columns per week: searches that found nothing and requests for data not in the catalogue."""
     width, height, base, left = 560, 220, 180, 40
     high = max([w["searches"] + w["requests"] for w in weeks] + [1])
-    step = (width - left - 10) / max(len(weeks), 1)
+    step = min((width - left - 10) / max(len(weeks), 1), 80)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>',
              f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#5f6b7a"/>',

@@ -92,3 +92,17 @@ def browser(playwright: Playwright, tmp_path: Path, request) -> BrowserContext:
 def page(browser: BrowserContext) -> Page:
     """The profile's first tab."""
     return browser.pages[0] if browser.pages else browser.new_page()
+
+
+AXE = settings.ROOT / "web/static/vendor/axe.min.js"  # axe-core from npm, vendored by ops/vendor_web.sh
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA check of the page as it is now: the serious and critical violations, one line each."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run ops/vendor_web.sh")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+    return [f"{v['impact']} {v['id']}: {v['help']} ({', '.join(str(n['target']) for n in v['nodes'][:3])})"
+            for v in result["violations"] if v["impact"] in impacts]
