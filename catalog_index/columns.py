@@ -312,7 +312,8 @@ def catalogue_key(url: str | None = None) -> tuple[str, int]:
     raw = engine(url).raw_connection()
     try:
         cursor = raw.cursor()
-        token, version = cursor.execute("SELECT token, version FROM catalog_version WHERE id = 1").fetchone()
+        cursor.execute("SELECT token, version FROM catalog_version WHERE id = 1")  # psycopg2's returns None
+        token, version = cursor.fetchone()
         cursor.close()
     finally:
         raw.close()

@@ -32,7 +32,7 @@ from ops import prod, services
 from ops.services import Service
 
 RESTARTS_PER_MINUTE = 3
-START_TIMEOUT = 180
+START_TIMEOUT = 600  # per stage: N Rasa processes load their models at once; on a busy 2-core machine that took > 180 s
 
 
 def port_free(host: str, port: int) -> bool:

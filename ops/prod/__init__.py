@@ -142,8 +142,10 @@ defaults
     timeout server 120s
     timeout tunnel 1h
     timeout http-request 30s
-    # A refused connection (a process that died) is retried on another server of the backend.
+    # A process that died: a refused connection, or a reused keep-alive connection that answers nothing, is
+    # retried on another server of the backend (requests are buffered, so a POST can be sent again).
     retries 2
+    retry-on conn-failure empty-response
     option redispatch 1
     default-server inter 1s fall 2 rise 2
 """
