@@ -5,7 +5,8 @@
   personal data, so no token.
 - `GET /api/desk/tickets.csv`: the staff API's ticket export (`service.export_csv`, no personal data) with Chinese
   headers and labels and times in Beijing time (staff token).
-- `GET /api/reports/dashboard`: the demand report (`tickets.demand`) with its charts as SVG (staff token).
+- `GET /api/reports/dashboard`: the demand report (`tickets.demand`) and the chat page's 满意/不满意 ratings
+  (`web.ratings`) with their charts as SVG (staff token).
 - `GET /api/reports/dashboard.csv`: the top unmet needs as a CSV in Chinese (staff token).
 """
 
@@ -20,8 +21,9 @@ from urllib.parse import quote
 from aiohttp import web
 
 from tickets import demand, transitions, types
-from tickets.models import CHANNELS
+from tickets.models import CHANNELS, utcnow
 from tickets.service import EXPORT_COLUMNS, export_csv, list_tickets
+from web import ratings
 from web.api_tickets import EXPORT_LIMIT, _filters, _int_param, _staff
 from web.common import dumps, in_session
 
@@ -164,6 +166,7 @@ def dashboard(report: dict) -> dict:
             "by_theme": bar_chart("按主题", [(r["theme"], r["count"]) for r in report["by_theme"]]),
             "by_department": bar_chart("按部门", [(r["department"], r["count"]) for r in report["by_department"]]),
             "by_week": week_chart("每周趋势（周一起）", report["by_week"]),
+            "ratings": bar_chart("市民评价", [(ratings.VALUES[v], report["ratings"][v]) for v in ratings.VALUES]),
         },
     }
 
@@ -172,7 +175,12 @@ async def _report(request: web.Request) -> dict:
     await _staff(request)
     days = _int_param(request, "days", 90, 1, 3650)
     limit = _int_param(request, "limit", 20, 1, 200)
-    return await in_session(request, lambda s: demand.demand_report(s, days=days, limit=limit))
+
+    def work(session) -> dict:
+        report = demand.demand_report(session, days=days, limit=limit)
+        return {**report, "ratings": ratings.summary(session, utcnow() - timedelta(days=days))}
+
+    return await in_session(request, work)
 
 
 async def get_dashboard(request: web.Request) -> web.Response:

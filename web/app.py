@@ -13,7 +13,7 @@ from sqlalchemy import text
 import settings
 from catalog_index import columns
 from database import engine
-from web import api_datasets, api_desk, api_tickets
+from web import api_datasets, api_desk, api_tickets, ratings
 
 STATIC = Path(__file__).resolve().parent / "static"
 CHECK_TIMEOUT = aiohttp.ClientTimeout(total=3)
@@ -107,6 +107,7 @@ def create_app(db_url: str | None = None) -> web.Application:
     api_datasets.setup_routes(app)
     api_tickets.setup_routes(app)
     api_desk.setup_routes(app)
+    ratings.setup_routes(app)
     app.router.add_get("/", index)
     app.router.add_get("/staff", staff_page)
     app.router.add_get("/staff/", staff_page)

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 
 from database import Base
 
-MODEL_MODULES = ("catalog_index.models", "tickets.models", "bot.channels.wechat_store")
+MODEL_MODULES = ("catalog_index.models", "tickets.models", "bot.channels.wechat_store", "web.ratings")
 
 for _name in MODEL_MODULES:
     try:

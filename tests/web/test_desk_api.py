@@ -17,7 +17,7 @@ from database import migrate, session_scope
 from tests.harness import database_url
 from tests.tickets.test_api import bearer, make_tokens, new_ticket
 from tickets import demand
-from web import api_desk, api_tickets
+from web import api_desk, api_tickets, ratings
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +34,7 @@ def run(db_url: str, scenario: Callable[[TestClient], Awaitable[Any]]) -> Any:
         app["db_url"] = db_url
         api_tickets.setup_routes(app)
         api_desk.setup_routes(app)
+        ratings.setup_routes(app)
         async with TestClient(TestServer(app)) as client:
             return await scenario(client)
 
@@ -103,3 +104,21 @@ def test_dashboard_charts_and_csv(db_url):
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0][:4] == ["需求", "合计", "搜索无结果次数", "目录外申请件数"]
     assert rows[1][:4] == ["共享单车停放点", "3", "2", "1"]
+
+
+def test_ratings_stored_and_on_the_dashboard(db_url):
+    _, reader, _ = make_tokens(db_url)
+
+    async def scenario(client: TestClient) -> dict:
+        for value, moment in (("satisfied", "answer"), ("satisfied", "conversation"), ("unsatisfied", "answer")):
+            resp = await client.post("/api/ratings", json={"value": value, "moment": moment})
+            assert resp.status == 201
+        for bad in ({"value": "great", "moment": "answer"}, {"value": "satisfied"}, ["satisfied"]):
+            assert (await client.post("/api/ratings", json=bad)).status == 400
+        return await (await client.get("/api/reports/dashboard", headers=bearer(reader))).json()
+
+    report = run(db_url, scenario)
+    assert (report["ratings"]["satisfied"], report["ratings"]["unsatisfied"]) >= (2, 1)
+    moments = {m["moment"]: m for m in report["ratings"]["by_moment"]}
+    assert moments["对话结束"]["satisfied"] >= 1
+    assert "满意" in report["charts"]["ratings"]

@@ -20,6 +20,7 @@ from tests.harness import database_url
 from tests.tickets.test_api import PHONE, make_tokens, new_ticket
 from tests.web.conftest import axe_violations
 from tickets import demand, service
+from web import ratings
 from web.app import create_app
 
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
@@ -38,6 +39,8 @@ def site(tmp_path_factory):
     with session_scope(url) as session:
         for query in ("共享单车停放点", "共享单车停放点数据", "夜市摊位"):
             demand.record_search_miss(session, query, {"category": "交通出行"}, "web")
+        for value in ("satisfied", "satisfied", "unsatisfied"):
+            ratings.record(session, value, "answer")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -153,6 +156,8 @@ def test_dashboard(site, page: Page, viewport, screenshot):
     expect(page.locator("#chart-by_week svg")).to_be_visible()
     expect(page.locator("#dash-themes")).to_contain_text("交通出行")
     expect(page.locator("#dash-totals")).to_contain_text("3")
+    expect(page.locator("#dash-ratings")).to_contain_text("满意率 67%")
+    expect(page.locator("#chart-ratings svg")).to_be_visible()
     with page.expect_download() as download:
         page.click("#dash-export")
     assert open(download.value.path(), encoding="utf-8-sig").read().startswith("需求,合计")

@@ -230,6 +230,8 @@
     return api("/api/reports/dashboard?days=" + $("days").value).then(function (r) { return r.json(); }).then(function (d) {
       $("dash-totals").innerHTML = "<div><b>" + d.totals.searches + "</b>次搜索无结果</div><div><b>" + d.totals.requests +
         "</b>件目录外数据申请</div><div><b>" + d.totals.distinct_needs + "</b>项不同需求</div><div>统计自 " + esc(d.since) + "</div>";
+      $("dash-ratings").textContent = d.ratings.total ? "共 " + d.ratings.total + " 次评价，满意率 " +
+        Math.round(d.ratings.share_satisfied * 100) + "%（答复后与对话结束时的评价合计）" : "这段时间还没有评价。";
       Object.keys(d.charts).forEach(function (key) { $("chart-" + key).innerHTML = d.charts[key]; }); // SVG built server-side, text escaped there
       $("dash-themes").innerHTML = d.needs_by_theme.length ? d.needs_by_theme.map(function (t) {
         return "<h4>" + esc(t.theme) + '</h4><table><thead><tr><th scope="col">需求</th><th scope="col">搜索无结果</th>' +
