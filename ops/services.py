@@ -180,5 +180,5 @@ def prod_services(conf: settings.Settings, env: dict, model: Path, credentials: 
     config = conf.var_dir / "haproxy.cfg"
     config.write_text(prod.haproxy_config(conf, ports), encoding="utf-8")
     fleet.append(Service("haproxy", prod.haproxy_cmd(config), env, conf.log_dir / "haproxy.log",
-                         readiness_urls(conf)["rasa"]))
+                         lambda: prod.haproxy_all_up(conf)))
     return fleet

@@ -131,6 +131,7 @@ HAPROXY_HEAD = """\
 global
     maxconn 8192
     log stdout format raw local0 info
+    stats socket {socket} mode 600
 
 defaults
     mode http
@@ -177,15 +178,37 @@ backend {name}
 """
 
 
+def haproxy_socket(conf: settings.Settings) -> Path:
+    return conf.var_dir / "haproxy.sock"
+
+
 def haproxy_config(conf: settings.Settings, ports: dict[str, list[int]]) -> str:
     """haproxy.cfg for the public ports; `ports`: service → its processes' internal ports."""
     host = conf.host
-    parts = [HAPROXY_HEAD, RASA_FRONTEND.format(host=host, port=conf.rasa_port)]
+    parts = [HAPROXY_HEAD.format(socket=haproxy_socket(conf)), RASA_FRONTEND.format(host=host, port=conf.rasa_port)]
     parts += [f"    server rasa{i + 1} {host}:{p} check\n" for i, p in enumerate(ports["rasa"])]
     for name, public in (("actions", conf.actions_port), ("web", conf.web_port)):
         parts.append(POOL.format(name=name, host=host, port=public))
         parts += [f"    server {name}{i + 1} {host}:{p} check\n" for i, p in enumerate(ports[name])]
     return "".join(parts)
+
+
+def haproxy_all_up(conf: settings.Settings) -> bool:
+    """Every server of every backend UP by haproxy's own health checks (its admin socket's `show stat`), so that
+    no conversation is hashed onto a smaller ring and moved a moment later."""
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(2)
+            sock.connect(str(haproxy_socket(conf)))
+            sock.sendall(b"show stat\n")
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+    except OSError:
+        return False
+    rows = [line.split(",") for line in data.decode().splitlines()[1:] if line]
+    servers = [row for row in rows if len(row) > 17 and row[1] not in ("FRONTEND", "BACKEND")]
+    return bool(servers) and all(row[17] == "UP" for row in servers)
 
 
 def haproxy_cmd(config: Path) -> list[str]:
