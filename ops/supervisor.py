@@ -126,7 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     for number, stage in enumerate(stages):
         if stopping:
             break
-        pending = stage()
+        try:
+            pending = stage()
+        except Exception as exc:  # noqa: BLE001 - reported; the services already started are stopped below
+            print(f"could not set up the services: {exc!r}", file=sys.stderr)
+            stopping = failed = True
+            break
         fleet += pending
         for service in pending:
             service.start()
