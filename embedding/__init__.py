@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import settings
-from embedding.cache import PassageCache
+from embedding.passage_cache import PassageCache
 
 QUERY_CACHE_SIZE = 4096  # query texts whose vectors are kept per process (1.5 KB each at 384 dimensions)
 
@@ -71,16 +71,16 @@ class Embedder(ABC):
         path = settings.get().embed_cache
         if not path:
             return self._run(texts, query=False)
-        cache = _cache(path)
+        store = _cache(path)
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
-        cached = cache.get(self.name, texts, self.dim)
+        cached = store.get(self.name, texts, self.dim)
         for i, vector in cached.items():
             vectors[i] = vector
         missing = [i for i in range(len(texts)) if i not in cached]
         if missing:
             fresh = self._run([texts[i] for i in missing], query=False)
             vectors[missing] = fresh
-            cache.put(self.name, [texts[i] for i in missing], fresh)
+            store.put(self.name, [texts[i] for i in missing], fresh)
         return vectors
 
     def _query_vector(self, text: str) -> np.ndarray:
