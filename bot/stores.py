@@ -1,8 +1,5 @@
-"""Rasa's stores in the production profile (ops/prod/endpoints.yml): they outlive a restart of their servers.
-
-`PingingSQLTrackerStore`: Rasa's SQL tracker store with `pool_pre_ping`.  Stock, the pooled PostgreSQL
-connections die with a server restart and the next message on each fails (the turn is lost, the user gets no
-reply); here a dead connection is replaced before it is used.
+"""Rasa's lock store in the production profile (ops/prod/endpoints.yml): it outlives a restart of Redis.
+(The tracker store, `bot.tracker_store.PrivacySQLTrackerStore`, outlives a PostgreSQL restart the same way.)
 
 `ResilientRedisLockStore`: stock `RedisLockStore` raises on every message while Redis is down, so every user
 gets an error.  Here a Redis connection error is logged once, clearly ("Redis lock store unreachable …"), and
@@ -17,10 +14,8 @@ from __future__ import annotations
 import logging
 import time
 
-import sqlalchemy as sa
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
-from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.utils.endpoints import EndpointConfig
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -63,12 +58,3 @@ class ResilientRedisLockStore(RedisLockStore):
 
     def save_lock(self, lock: TicketLock) -> None:
         self._call("save_lock", lock)
-
-
-class PingingSQLTrackerStore(SQLTrackerStore):
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - SQLTrackerStore's own arguments
-        super().__init__(*args, **kwargs)
-        url = self.engine.url
-        self.engine.dispose()
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
-        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)

@@ -13,6 +13,7 @@ conversation record does not need it once the form that asked for it is over:
 - A form abandoned half-way (the user just leaves) and old conversations are handled by the retention command
   (`make retention`, `python -m bot.tracker_store retention`): conversations idle longer than
   `TRACKER_REDACT_IDLE_MINUTES` are masked, those idle longer than `TRACKER_RETENTION_DAYS` deleted.
+- Its connections are checked before use (`pool_pre_ping`), so a PostgreSQL restart loses no turn.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.constants import ACTIVE_LOOP
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -60,6 +61,12 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         privacy.install_log_masking()  # the tracker store is built at start-up, before any conversation
         super().__init__(*args, **kwargs)
+        # Stock, pooled PostgreSQL connections die with a server restart and the next message on each fails (the
+        # turn is lost, the user gets no reply): with pool_pre_ping a dead connection is replaced before use.
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
