@@ -44,6 +44,10 @@ def child_env(conf: settings.Settings, extra: dict | None = None) -> dict:
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            # One TensorFlow thread per op: a turn's matrices are tiny, and concurrent turns are the parallelism
+            # (extra intra-op threads only contend for the same cores; docs/performance.md).
+            "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+            "TF_INTER_OP_PARALLELISM_THREADS": "1",
         }
     )
     env.update(extra or {})
