@@ -11,6 +11,14 @@ in its own process on loopback, with 16 concurrent aiohttp clients.  "snapshot s
 search's in-memory snapshot (catalog_index.columns.warm), paid once per catalogue version when a service starts
 or after a load.  Prints one table; nothing is asserted.
 
+Vectors: encoding 100k datasets takes ≈ 47 min of a free core (benchmarks/embed_bench.py), so the catalogue is
+loaded with EMBED_ON_INGEST off and every dataset gets a random unit vector of the configured embedder's
+dimension and name (`synthetic_vectors`): the brute-force scoring, fusion and memory are what they are with real
+vectors; quality is measured by benchmarks/search_eval.py instead.  Queries are embedded by the real model
+(cached per query text, as in the services: the warm-up round pays the encoding).  "vectors MB" is the
+snapshot's vector memory (int8 codes, scales, rowids and ids); "RSS MB" the process's peak resident memory after
+the in-process round.
+
 The query mix repeats, so after the first round the per-catalogue-version memos of `catalog_index.columns`
 (query analysis, full-text match lists) answer most of the work, as they do for paging and refining in real
 use; `--cold` switches them off (in-process and in the server) to measure the uncached path.  `--reuse` keeps
@@ -22,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -31,6 +40,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import numpy as np
 import yaml
 from sqlalchemy import text
 
@@ -38,8 +48,12 @@ import settings
 from benchmarks.search_synth import DEPARTMENTS, synthesize
 from catalog_index import columns
 from catalog_index.ingest import load_files
+from catalog_index.models import DatasetVector
 from catalog_index.search import search
+from catalog_index.store import bulk_insert
+from catalog_index.vectors import CHUNK, quantize
 from database import engine, migrate, session_scope
+from embedding import get_embedder
 
 QUERIES = Path(__file__).resolve().parent / "search_queries.yml"
 CONCURRENCY = 16
@@ -144,6 +158,31 @@ def over_http(url: str, mix: list[dict], total: int, cold: bool = False) -> tupl
         server.wait(timeout=30)
 
 
+def synthetic_vectors(url: str, seed: int = 11) -> None:
+    """A random unit vector of the configured embedder for every dataset (see the module docstring)."""
+    embedder = get_embedder()
+    rng = np.random.default_rng(seed)
+    with session_scope(url) as session:
+        ids = session.execute(text("SELECT id FROM datasets ORDER BY id")).scalars().all()
+        session.execute(text("DELETE FROM dataset_vectors"))
+        for start in range(0, len(ids), CHUNK):
+            batch = ids[start:start + CHUNK]
+            vectors = rng.standard_normal((len(batch), embedder.dim)).astype(np.float32)
+            codes, scales = quantize(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+            bulk_insert(session, DatasetVector.__table__, [
+                {"dataset_id": i, "model": embedder.name, "text_hash": "synthetic", "scale": float(scale),
+                 "vector": code.tobytes()} for i, code, scale in zip(batch, codes, scales, strict=True)])
+
+
+def vector_memory(snap: columns.Snapshot) -> int:
+    """Bytes of the snapshot's vectors: codes, scales, rowids and the id strings."""
+    vectors = snap.vectors
+    if vectors is None:
+        return 0
+    return (vectors.codes.nbytes + vectors.scales.nbytes + vectors.rowids.nbytes + sys.getsizeof(vectors.ids)
+            + sum(sys.getsizeof(i) for i in vectors.ids))
+
+
 def run_scale(n: int, workdir: Path, mix: list[dict], queries: int, requests: int, reuse: bool = False,
               cold: bool = False) -> dict:
     db_path = workdir / f"bench_{n}.db"
@@ -155,8 +194,9 @@ def run_scale(n: int, workdir: Path, mix: list[dict], queries: int, requests: in
         catalogue = synthesize(n, workdir / f"synthetic_{n}.jsonl")
         migrate(url)
         started = time.perf_counter()
-        report = load_files([DEPARTMENTS, catalogue], url, progress=True)
+        report = load_files([DEPARTMENTS, catalogue], url, progress=True, embed=False)
         build = time.perf_counter() - started
+        synthetic_vectors(url)
         catalogue.unlink()
         if report.errors:
             raise SystemExit("\n".join(report.errors[:20]))
@@ -167,11 +207,14 @@ def run_scale(n: int, workdir: Path, mix: list[dict], queries: int, requests: in
     started = time.perf_counter()
     columns.warm(url)
     snapshot_s = time.perf_counter() - started
+    with session_scope(url) as session:
+        vectors_bytes = vector_memory(columns.snapshot(session))
     local = in_process(url, mix, queries)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     http, throughput = over_http(url, mix, requests, cold)
     return {"n": count, "build": build, "snapshot": snapshot_s, "size": db_size(db_path), "p50": percentile(local, 50),
             "p99": percentile(local, 99), "mean": statistics.mean(local), "http_p50": percentile(http, 50),
-            "http_p99": percentile(http, 99), "rps": throughput}
+            "http_p99": percentile(http, 99), "rps": throughput, "vectors": vectors_bytes, "rss": rss}
 
 
 def main() -> None:
@@ -197,13 +240,14 @@ def main() -> None:
           f"{args.http_requests} requests with {CONCURRENCY} concurrent clients; {os.cpu_count()} CPU(s); "
           f"memos {'off (--cold)' if args.cold else 'on'}; load average {os.getloadavg()[0]:.2f}")
     header = (f"{'datasets':>9} {'build s':>8} {'DB MB':>7} {'snapshot s':>10} {'inproc p50 ms':>14} {'inproc p99 ms':>14} "
-              f"{'http p50 ms':>12} {'http p99 ms':>12} {'http req/s':>11}")
+              f"{'http p50 ms':>12} {'http p99 ms':>12} {'http req/s':>11} {'vectors MB':>11} {'RSS MB':>7}")
     print(header)
     print("-" * len(header))
     for r in rows:
         build = "-" if r["build"] is None else f"{r['build']:.1f}"
         print(f"{r['n']:>9} {build:>8} {r['size'] / 1e6:>7.1f} {r['snapshot']:>10.1f} {r['p50']:>14.2f} {r['p99']:>14.2f} "
-              f"{r['http_p50']:>12.2f} {r['http_p99']:>12.2f} {r['rps']:>11.0f}")
+              f"{r['http_p50']:>12.2f} {r['http_p99']:>12.2f} {r['rps']:>11.0f} {r['vectors'] / 1e6:>11.1f} "
+              f"{r['rss'] / 1e6:>7.0f}")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ from catalog_index.departments import DepartmentRef, alias_table
 from catalog_index.filters import BY_NAME, FILTERS
 from catalog_index.postings import Postings
 from catalog_index.query import Group, Match, idf
+from catalog_index.vectors import DatasetVectors, dequantize, load_vectors
 from database import engine, session_scope
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,9 @@ MATCH_CACHE_ROWS = 2_000_000  # rowids kept in memoised full-text match lists (1
 TITLE_WEIGHT, KEYWORD_WEIGHT, OTHER_WEIGHT = 10.0, 6.0, 2.0  # field weights of a query group's hit
 BM25_K1, BM25_B = 1.2, 0.75
 SYNONYM_WEIGHT = 0.5
-TITLE_LOOP_ROWS = 2000  # above this many matches, "title contains the phrase" scans all titles at once
+TITLE_LOOP_ROWS = 2000
+CITYWIDE = "市本级"  # the district value of a city-wide dataset (others are district editions)
+_ARCHIVE = re.compile(r"(19|20)\d\d年")  # a title starting with a year: a yearly archive edition  # above this many matches, "title contains the phrase" scans all titles at once
 
 ONE_VALUE = tuple(f for f in FILTERS if not f.many)  # filters whose column holds one value per dataset
 LISTS = tuple(f for f in FILTERS if f.many)  # filters whose column holds a list (bit masks)
@@ -101,10 +104,17 @@ class Snapshot:
     term_docs: dict[str, int]  # term → number of datasets containing it in any field (backend)
     analyses: Lru = field(default_factory=lambda: Lru(MEMO_SIZE))
     match_lists: Lru = field(default_factory=lambda: Lru(MATCH_CACHE_ROWS))
+    vectors: DatasetVectors | None = None  # None: no stored vectors of the configured model (lexical only)
 
     def __post_init__(self) -> None:
         self.documents = int(np.count_nonzero(self.present))
         self.department_names = {ref.code: ref.name for ref in self.departments.values()}
+        if self.vectors is not None:  # the vectors' rows in rowid order of the snapshot
+            keep = self.vectors.rowids < self.size
+            self.vector_rowids = self.vectors.rowids[keep]
+            self.vector_rows = np.flatnonzero(keep)
+            self.vector_of = np.full(self.size, -1, dtype=np.int64)  # rowid → row of `vectors`, -1 = none
+            self.vector_of[self.vector_rowids] = self.vector_rows
 
     @property
     def size(self) -> int:
@@ -203,24 +213,76 @@ class Snapshot:
              limit: int) -> list[tuple[int, float]]:
         """(rowid, score) of one page of `rows`, best first (see the module docstring): `phrase` is the query's
         words, `full` the whole normalised query, both without spaces."""
-        if scores is None:
-            order = np.lexsort((self.id_order[rows], -self.updated[rows]))
-        else:
-            tier = np.full(len(rows), 2, dtype=np.int8)
-            if len(phrase) >= 2:
-                if len(rows) <= TITLE_LOOP_ROWS:
-                    titles = self.titles
-                    inside = np.fromiter((phrase in titles[r] for r in rows.tolist()), dtype=bool, count=len(rows))
-                else:  # one scan of all titles beats a Python loop over many rows
-                    inside = np.isin(rows, self._titles_containing(phrase))
-                tier[inside] = 1
-            exact = self.by_title.get(phrase, []) + (self.by_title.get(full, []) if full != phrase else [])
-            if exact:
-                tier[np.isin(rows, exact)] = 0
-            order = np.lexsort((self.id_order[rows], -scores, tier))
-        chosen = order[offset:offset + limit]
+        chosen = self.order(rows, scores, phrase, full)[offset:offset + limit]
         page_scores = scores[chosen].tolist() if scores is not None else [0.0] * len(chosen)
         return list(zip(rows[chosen].tolist(), page_scores, strict=True))
+
+    def tiers(self, rows: np.ndarray, phrase: str, full: str) -> np.ndarray:
+        """Per row: 0 = its title is the query, 1 = its title contains the query phrase, 2 = neither."""
+        tier = np.full(len(rows), 2, dtype=np.int8)
+        if len(phrase) >= 2:
+            if len(rows) <= TITLE_LOOP_ROWS:
+                titles = self.titles
+                inside = np.fromiter((phrase in titles[r] for r in rows.tolist()), dtype=bool, count=len(rows))
+            else:  # one scan of all titles beats a Python loop over many rows
+                inside = np.isin(rows, self._titles_containing(phrase))
+            tier[inside] = 1
+        exact = self.by_title.get(phrase, []) + (self.by_title.get(full, []) if full != phrase else [])
+        if exact:
+            tier[np.isin(rows, exact)] = 0
+        return tier
+
+    def order(self, rows: np.ndarray, scores: np.ndarray | None, phrase: str, full: str) -> np.ndarray:
+        """Indices into `rows`, best first (see `page`)."""
+        if scores is None:
+            return np.lexsort((self.id_order[rows], -self.updated[rows]))
+        return np.lexsort((self.id_order[rows], -scores, self.tiers(rows, phrase, full)))
+
+    def central_order(self, rows: np.ndarray) -> np.ndarray:
+        """Indices into `rows` (e.g. one department's datasets), most central first: city-wide current editions
+        before district editions and yearly archives (titles starting with a year), then by the cosine of the
+        dataset's vector to the rows' centroid (what the group's datasets are mostly about), then datasets with
+        an API, then the newest."""
+        district = self.values["district"]
+        citywide = district.index(CITYWIDE) if CITYWIDE in district else -1
+        titles = self.titles
+        edition = (self.codes["district"][rows] != citywide).astype(np.int8)
+        edition += np.fromiter((bool(_ARCHIVE.match(titles[r])) for r in rows.tolist()), dtype=np.int8,
+                               count=len(rows))
+        closeness = np.zeros(len(rows), dtype=np.float32)
+        if self.vectors is not None and len(rows):
+            at = self.vector_of[rows]
+            have = at >= 0
+            if have.any():
+                vectors = dequantize(self.vectors.codes[at[have]], self.vectors.scales[at[have]])
+                centroid = vectors.mean(axis=0)
+                centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+                closeness[have] = vectors @ centroid
+        api = self.codes["has_api"][rows]
+        api_first = np.where(np.asarray(self.values["has_api"], dtype=bool)[api], 0, 1) if len(rows) else api
+        return np.lexsort((self.id_order[rows], -self.updated[rows], api_first, -closeness, edition))
+
+    def nearest(self, query: np.ndarray, keep: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rowids, cosine similarities) of the `limit` datasets passing `keep` (boolean over rowids) whose
+        vectors are nearest to the L2-normalised `query`, nearest first (brute force over the int8 matrix)."""
+        if self.vectors is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        allowed = keep[self.vector_rowids]
+        share = np.count_nonzero(allowed)
+        if not share:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if share * 4 < len(allowed):  # a narrow filter: score only its rows
+            rows = self.vector_rows[allowed]
+            scores = self.vectors.scores(query, rows)
+            rowids = self.vector_rowids[allowed]
+        else:
+            scores = self.vectors.scores(query)[self.vector_rows]
+            scores[~allowed] = -np.inf
+            rowids = self.vector_rowids
+        limit = min(limit, share)
+        top = np.argpartition(-scores, limit - 1)[:limit] if limit < len(scores) else np.arange(len(scores))
+        top = top[np.lexsort((self.id_order[rowids[top]], -scores[top]))]
+        return rowids[top], scores[top]
 
     def _titles_containing(self, text: str) -> np.ndarray:
         """Rowids whose normalised title contains `text` (one scan of all titles)."""
@@ -326,7 +388,21 @@ def _build(session: Session, key: tuple[str, int]) -> Snapshot:
     columns = _Columns(backend.rowid_bound())
     for rows in backend.scan(DOC_COLUMNS, DATASET_COLUMNS, CHUNK):
         columns.add(rows)
-    return columns.snapshot(key, alias_table(session), backend.document_frequencies())
+    return columns.snapshot(key, alias_table(session), backend.document_frequencies(), _vectors(session))
+
+
+def _vectors(session: Session) -> DatasetVectors | None:
+    """The stored vectors of the configured embedder, or None (logged: the search is then lexical only)."""
+    try:
+        found = load_vectors(session)
+    except Exception as exc:  # noqa: BLE001 - a broken embedder must not break the lexical search
+        log.warning("dataset vectors not loaded (%s): the search is lexical only", exc)
+        return None
+    if not len(found):
+        log.warning("no dataset vectors of %s in the database: the search is lexical only "
+                    "(run `python -m catalog_index embed`)", found.model)
+        return None
+    return found
 
 
 class _Columns:
@@ -383,7 +459,8 @@ class _Columns:
             column = DOC_COLUMNS.index(name)
             self.postings[name].add(rowids, [row[column] or "" for row in rows])
 
-    def snapshot(self, key: tuple[str, int], departments: dict[str, DepartmentRef], df: dict[str, int]) -> Snapshot:
+    def snapshot(self, key: tuple[str, int], departments: dict[str, DepartmentRef], df: dict[str, int],
+                 vectors: DatasetVectors | None = None) -> Snapshot:
         id_order = np.full(len(self.present), -1, dtype=np.int32)
         self.ids.sort()
         id_order[[rowid for _id, rowid in self.ids]] = np.arange(len(self.ids), dtype=np.int32)
@@ -391,4 +468,4 @@ class _Columns:
             postings.freeze()
         starts = np.cumsum([0] + [len(t) + 1 for t in self.titles[:-1]])
         return Snapshot(key, departments, self.values, self.codes, self.bits, self.updated, id_order, self.titles,
-                        self.by_title, self.present, "\n".join(self.titles), starts, self.postings, df)
+                        self.by_title, self.present, "\n".join(self.titles), starts, self.postings, df, vectors=vectors)

@@ -1,15 +1,24 @@
-"""Department names and the abbreviations people use (市交委, 交委 → 贵阳市交通委员会)."""
+"""Department names and the abbreviations people use (市交委, 交委 → 贵阳市交通委员会; 交警, 房管局 …).
+
+The aliases of a department: its full name, the name without the city prefix, its short names from the
+catalogue (`departments.short_names`) and the everyday names of `data/catalog/department_aliases.yml` (keyed
+by full name: old names of merged offices, 交警, 公交公司, 气象台 …), each also with 市 in front."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import settings
 from catalog_index.models import Dataset, Department
 from textnorm import normalize
+
+COMMON_NAMES = settings.ROOT / "data" / "catalog" / "department_aliases.yml"
 
 CITY_PREFIXES = ("贵阳市人民政府", "国家税务总局贵阳市", "贵阳市", "贵阳")
 
@@ -28,6 +37,15 @@ def aliases(name: str, short_names: list[str]) -> set[str]:
         if not short.startswith("市") and len(short) <= 5:
             names.add("市" + short)
     return {n for n in names if len(n) >= 2}
+
+
+@lru_cache(maxsize=1)
+def common_names() -> dict[str, tuple[str, ...]]:
+    """Full department name → the everyday names citizens use (COMMON_NAMES; empty when the file is absent)."""
+    if not COMMON_NAMES.is_file():
+        return {}
+    loaded = yaml.safe_load(COMMON_NAMES.read_text(encoding="utf-8")) or {}
+    return {name: tuple(str(n) for n in names or []) for name, names in loaded.items()}
 
 
 @dataclass(frozen=True)
@@ -53,7 +71,7 @@ def alias_table(session: Session) -> dict[str, DepartmentRef]:
     table, clashes = {}, set()
     for code, name, short in key:
         ref = DepartmentRef(code, name)
-        for alias in aliases(name, list(short)) | {normalize(code)}:
+        for alias in aliases(name, [*short, *common_names().get(name, ())]) | {normalize(code)}:
             if alias in table and table[alias].code != code:
                 clashes.add(alias)
             table[alias] = ref

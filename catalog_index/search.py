@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import html
 import json
+import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import combinations
@@ -41,9 +43,12 @@ from catalog_index.filters import InvalidParameter
 from catalog_index.models import Dataset
 from catalog_index.query import Group, Match, content_words, groups, understand, words
 from catalog_index.store import dataset_record
+from embedding import get_embedder
 from textnorm import normalize
 
 __all__ = ["InvalidParameter", "SearchResult", "get_dataset", "search"]
+
+log = logging.getLogger(__name__)
 
 MAX_ROWS = 100
 MAX_QUERY_LEN = 200
@@ -51,6 +56,22 @@ MAX_GROUPS = 6
 MAX_SUBSETS = 10  # subsets of query groups tried, most informative first, when not all groups match
 COVERAGE_MIN = 0.6
 SORTS = ("relevance", "updated")
+RETRIEVALS = ("hybrid", "lexical", "dense")  # lexical and dense alone: baselines of benchmarks/search_eval.py
+# Hybrid ranking (benchmarks/search_eval.py, development set): reciprocal-rank fusion of the lexical order (its
+# first LEXICAL_DEPTH) and the DENSE_DEPTH nearest vectors that pass the filters.
+RRF_K = 10
+LEXICAL_DEPTH = 100
+DENSE_DEPTH = 50
+LEXICAL_WEIGHT, DENSE_WEIGHT = 1.5, 1.0
+LOW_COVERAGE_LEXICAL_WEIGHT = 0.5  # the lexical list's weight when it covers little of the query (low confidence)
+# A query whose lexical coverage is low is still a confident hit when its nearest dataset is this close and also
+# matches some of its words (the lexical signal alone keeps "not in the catalogue" queries apart).
+DENSE_CONFIDENT = 0.895
+# What asks for a department's list rather than a topic ("有哪些数据", "开放了什么", "发布的数据集").
+LISTING_WORDS = re.compile(r"(有|开放|公开|发布|提供|共享)?了?的?(哪些|什么|啥|多少|几个|所有|全部)?的?"
+                           r"(数据集|数据资源|数据|资源|资料|信息)|(有|开放|公开|发布|提供|共享)了?(哪些|什么|啥)")
+OPEN_WORDS = re.compile("开放|公开|发布")  # "X开放了什么": the answer leaves out the datasets that are not open
+CLOSED = "不予开放"
 PAGE_COLUMNS = ("id", "title", "formats", "updated")  # what a result row reads from `datasets`
 
 
@@ -101,13 +122,18 @@ class _Search:
         self.passed: dict[tuple, np.ndarray] = {}
         self.masks: dict[tuple, np.ndarray] = {}
 
+    def mask(self, filters: dict[str, Any]) -> np.ndarray:
+        """Boolean array over rowids: the datasets passing the filters."""
+        key = tuple(sorted(filters.items()))
+        if key not in self.masks:
+            self.masks[key] = self.snap.mask(filters)
+        return self.masks[key]
+
     def passing(self, match: Match | None, filters: dict[str, Any]) -> np.ndarray:
         """Rowids, ascending, of the datasets satisfying `match` (None: all) that pass the filters."""
         key = (match, tuple(sorted(filters.items())))
         if key not in self.passed:
-            if key[1] not in self.masks:
-                self.masks[key[1]] = self.snap.mask(filters)
-            keep = self.masks[key[1]]
+            keep = self.mask(filters)
             if match is None:
                 self.passed[key] = np.flatnonzero(keep)
             else:
@@ -191,8 +217,36 @@ def _results(backend: Backend, snap: Snapshot, page: list[tuple[int, float]], te
     return out
 
 
+def _query_vector(text: str) -> np.ndarray | None:
+    """The query's embedding (cached per text by the embedder), None when the embedder cannot run."""
+    try:
+        return get_embedder().query_vector(text)
+    except Exception as exc:  # noqa: BLE001 - the lexical search still answers
+        log.warning("query not embedded (%s): lexical ranking only", exc)
+        return None
+
+
+def _fuse(snap: Snapshot, lexical: np.ndarray, dense: np.ndarray, tiers: np.ndarray,
+          lexical_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rowids, fused scores), best first: the lexical order's first LEXICAL_DEPTH and the dense candidates by
+    reciprocal-rank fusion (an exact title match stays first), then the rest of the lexical order."""
+    head = lexical[:LEXICAL_DEPTH]
+    union = np.unique(np.concatenate([head, dense]))
+    fused = np.zeros(len(union))
+    for ranked, weight in ((head, lexical_weight), (dense, DENSE_WEIGHT)):
+        at = np.searchsorted(union, ranked)
+        fused[at] += weight / (RRF_K + 1 + np.arange(len(ranked)))
+    tier = np.ones(len(union), dtype=np.int8)
+    exact = head[tiers[:len(head)] == 0]
+    tier[np.isin(union, exact)] = 0
+    order = np.lexsort((snap.id_order[union], -fused, tier))
+    tail = lexical[LEXICAL_DEPTH:]
+    tail = tail[~np.isin(tail, union)]
+    return np.concatenate([union[order], tail]), np.concatenate([fused[order], np.zeros(len(tail))])
+
+
 def search(session: Session, q: str = "", *, sort: str = "relevance", page: int = 1, rows: int = 10,
-           **filters: Any) -> SearchResult:
+           retrieval: str = "hybrid", **filters: Any) -> SearchResult:
     """Search the catalogue; `filters` are those of `catalog_index.filters.FILTERS` (department, district,
     category, format, has_api, open_type, share_type; None or "" = not given).  Raises InvalidParameter for
     unusable parameters (see the module docstring)."""
@@ -201,6 +255,8 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
         raise InvalidParameter("q", f"longer than {MAX_QUERY_LEN} characters")
     if sort not in SORTS:
         raise InvalidParameter("sort", f"expected one of {'/'.join(SORTS)}, got {sort!r}")
+    if retrieval not in RETRIEVALS:
+        raise InvalidParameter("retrieval", f"expected one of {'/'.join(RETRIEVALS)}, got {retrieval!r}")
     page = _positive_int("page", page)
     rows = min(_positive_int("rows", rows), MAX_ROWS)
     explicit = filter_specs.check(session, filters)
@@ -209,6 +265,8 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     backend = for_session(session)
     rest, from_text = snap.memo(("understand", q), lambda: understand(q, snap.departments))
     from_text = {k: v for k, v in from_text.items() if k not in explicit}
+    if "department" in from_text or "department" in explicit:  # "住建局有哪些数据": no words left to match
+        rest = LISTING_WORDS.sub(" ", rest)
     run = _Search(backend, snap)
     matches, query_groups = _run(run, analyzer, rest, {**explicit, **from_text}, bool(from_text))
     matched = run.passing(matches.match, matches.filters) if matches else np.zeros(0, dtype=np.int64)
@@ -219,14 +277,62 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
         applied = {}
     ranked = sort == "relevance" and matches is not None and matches.match is not None
     scores = snap.scores(matched, matches.groups) if ranked else None
-    count = len(matched)
     phrase = "".join(words(analyzer, rest))
     full = normalize(q).replace(" ", "")
     terms = [t for g in query_groups for t in g.highlight]
-    page_rows = snap.page(matched, scores, phrase, full, (page - 1) * rows, rows) if count else []
+    lexical_low = not len(matched) or matches is None or matches.coverage < COVERAGE_MIN
+    used = {**explicit, **applied}
+    keep = run.mask(used)
+    scope = tuple(sorted(used.items()))
+    if "open_type" not in used and OPEN_WORDS.search(full):  # "开放了什么": not the closed datasets
+        keep = keep & ~run.mask({"open_type": CLOSED})
+        scope += (("open_type", "not " + CLOSED),)
+        matched = matched[keep[matched]]
+    listing = sort == "relevance" and matches is not None and matches.match is None and "department" in used
+    dense = None if listing else _dense(run, q, query_groups, (keep, scope), sort, retrieval)
+    if listing:  # "住建局有哪些数据": the department's datasets, most central first
+        found = matched[snap.central_order(matched)]
+        found_scores, vouched = np.zeros(len(found)), False
+    elif dense is None:  # lexical ranking
+        order = snap.order(matched, scores, phrase, full) if len(matched) else np.zeros(0, dtype=np.int64)
+        found, found_scores = matched[order], (scores[order] if scores is not None else np.zeros(len(order)))
+        vouched = False
+    else:
+        dense_rows, cosines = dense
+        if retrieval == "dense":
+            found, found_scores = dense_rows, cosines.astype(np.float64)
+        else:
+            order = snap.order(matched, scores, phrase, full) if len(matched) else np.zeros(0, dtype=np.int64)
+            lexical = matched[order]
+            weight = LEXICAL_WEIGHT if not lexical_low else LOW_COVERAGE_LEXICAL_WEIGHT
+            found, found_scores = _fuse(snap, lexical, dense_rows, snap.tiers(lexical[:LEXICAL_DEPTH], phrase, full),
+                                        weight)
+        vouched = bool(len(dense_rows)) and cosines[0] >= DENSE_CONFIDENT and bool(np.isin(dense_rows[:1], matched)[0])
+    count = len(found)
+    start = (page - 1) * rows
+    page_rows = list(zip(found[start:start + rows].tolist(), found_scores[start:start + rows].tolist(), strict=True))
     results = _results(backend, snap, page_rows, terms)
-    low = bool(q.strip()) and bool(query_groups) and (not count or matches.coverage < COVERAGE_MIN)
-    return SearchResult(count, page, rows, low, results, snap.facets(matched), applied)
+    low = bool(q.strip()) and bool(query_groups) and lexical_low and not vouched
+    return SearchResult(count, page, rows, low, results, snap.facets(found), applied)
+
+
+def _dense(run: _Search, q: str, query_groups: list[Group], allowed: tuple[np.ndarray, tuple], sort: str,
+           retrieval: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rowids, cosines) of the DENSE_DEPTH nearest datasets that the filters allow (`allowed`: their mask over
+    rowids and a key naming them), nearest first; None when the ranking stays lexical (asked for, sorted by
+    date, no words to match, or no vectors/embedder)."""
+    snap = run.snap
+    keep, scope = allowed
+    if retrieval == "lexical" or sort != "relevance" or not query_groups or snap.vectors is None:
+        return None
+    key = ("dense", q, scope)
+    cached = snap.analyses.peek(key)
+    if cached is not None:
+        return cached
+    vector = _query_vector(q)
+    if vector is None:
+        return None
+    return snap.memo(key, lambda: snap.nearest(vector, keep, DENSE_DEPTH))
 
 
 def get_dataset(session: Session, dataset_id: str) -> dict | None:

