@@ -1,13 +1,26 @@
-"""BM25 passage retrieval over jieba tokens, and the long-tail answer built from the best passage."""
+"""Hybrid passage retrieval (BM25 over jieba tokens + passage vectors), and the long-tail answer built from the
+best passage.
+
+A passage is an answer only when the match is strong: lexically (BM25 score >= MIN_SCORE and at least
+MIN_MATCHED shared content tokens, as before vectors; ordered by BM25), or, when no passage is, semantically
+(cosine >= DENSE_MIN with at least DENSE_MIN_MATCHED shared content token, since a vector alone also finds
+"something close" for unrelated questions; ordered by cosine, which is then the answer's `score`).  Fusing the
+two rankings (reciprocal rank) was tried and dropped: it moved correct lexical answers ("考核结果公开吗",
+"个人隐私会被开放吗") below semantically similar passages of other documents.  Passage vectors are computed when
+the index is built (the embedder's machine-wide passage cache, `EMBED_CACHE`, keeps them, so a process start only
+encodes new or changed passages; 66 passages: see README "Measured"); without a working embedder the retrieval
+is BM25 only (logged)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import jieba
+import numpy as np
 from rank_bm25 import BM25Okapi
 
 import settings
@@ -15,12 +28,18 @@ from knowledge.citation import CAVEAT_PREFIX, citation_line
 from knowledge.kb import DEFAULT_DIR, Passage, load, yaml_files
 from textnorm import normalize
 
+log = logging.getLogger(__name__)
+
 JIEBA_DICT_DIR = settings.ROOT / "data" / "jieba_dict"
 
 # A passage is only used when its BM25 score reaches this value and the question shares at least
 # MIN_MATCHED distinct content tokens with it.  Tuned on tests/knowledge (in-scope vs. out-of-scope).
 MIN_SCORE = 6.0
 MIN_MATCHED = 2
+# The semantic route (chosen on the NLU examples: ask_measures questions against search and out-of-scope ones,
+# see the test in tests/knowledge/test_retrieval.py).
+DENSE_MIN = 0.89
+DENSE_MIN_MATCHED = 1
 
 HUMAN_HELP = (
     "请以官方文本为准（贵阳市人民政府门户网站“规章”栏目、贵阳市人大常委会网站），"
@@ -84,36 +103,79 @@ class _Tokenizer:
         return articles + [token for token in words if token and _WORD.search(token) and token not in STOPWORDS]
 
 
+def _passage_text(passage: Passage) -> str:
+    """What a passage's vector encodes: where it sits, what it says, its keywords."""
+    return "；".join([passage.chapter, passage.text, "、".join(passage.keywords)])
+
+
+def _vectors(passages: list[Passage]) -> np.ndarray | None:
+    """(n, dim) vectors of the passages (the embedder's passage cache, EMBED_CACHE, keeps them across processes:
+    only new or changed passages are encoded), None without a working embedder."""
+    try:
+        from embedding import get_embedder
+
+        return get_embedder().encode_passages([_passage_text(p) for p in passages])
+    except Exception as exc:  # noqa: BLE001 - BM25 alone still answers
+        log.warning("knowledge passages not embedded (%s): BM25 retrieval only", exc)
+        return None
+
+
+def _query_vector(question: str) -> np.ndarray | None:
+    try:
+        from embedding import get_embedder
+
+        return get_embedder().query_vector(question)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("question not embedded (%s): BM25 retrieval only", exc)
+        return None
+
+
 class Index:
-    """BM25 over the passages of one knowledge directory."""
+    """BM25 and passage vectors over the passages of one knowledge directory."""
 
     def __init__(self, passages: list[Passage], tokenizer: _Tokenizer) -> None:
         self.passages = passages
         self._tokenize = tokenizer
         self._docs = [self._tokenize(self._document(p)) for p in passages]
-        self._bm25 = BM25Okapi(self._docs)
+        self._bm25 = BM25Okapi(self._docs) if passages else None
+        self._vectors = _vectors(passages)
 
     @staticmethod
     def _document(passage: Passage) -> str:
         keywords = " ".join(passage.keywords)
         return f"{passage.source} {passage.chapter} {passage.text} {passage.caveat} {keywords} {keywords}"
 
+    def _semantic(self, question: str, query: list[str], matched: list[int], k: int) -> list[tuple[int, float]]:
+        """(passage, cosine) of the passages whose vector is close enough, nearest first; none for a question
+        naming an article (第三十条: an exact reference that a similar passage does not answer)."""
+        if self._vectors is None or not len(self._vectors) or any(_ARTICLE.fullmatch(t) for t in query):
+            return []
+        vector = _query_vector(question)
+        if vector is None:
+            return []
+        cosines = self._vectors @ vector
+        return [(int(i), float(cosines[i])) for i in np.argsort(-cosines, kind="stable")[:k]
+                if cosines[i] >= DENSE_MIN and matched[i] >= DENSE_MIN_MATCHED]
+
     def search(self, question: str, k: int = 3) -> list[Answer]:
         """The best ``k`` passages that pass the thresholds, best first."""
         query = self._tokenize(question)
-        if not query:
+        if not query or self._bm25 is None:
             return []
         # An article number ("第十一条") is the most precise thing a user can ask for: count it twice.
         query += [token for token in query if _ARTICLE.fullmatch(token)]
         scores = self._bm25.get_scores(query)
-        ranked = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
+        matched = [len(set(query) & set(doc)) for doc in self._docs]
+        lexical = [i for i in np.argsort(-scores, kind="stable")[:k]
+                   if scores[i] >= MIN_SCORE and matched[i] >= MIN_MATCHED]
+        if lexical:
+            chosen = [(int(i), float(scores[i])) for i in lexical]
+        else:
+            chosen = self._semantic(question, query, matched, k)
         results = []
-        for i in ranked[:k]:
-            matched = set(query) & set(self._docs[i])
-            if scores[i] < MIN_SCORE or len(matched) < MIN_MATCHED:
-                continue
+        for i, score in chosen:
             p = self.passages[i]
-            results.append(Answer(p.text, p.source, p.confidence, float(scores[i]), p.id, p.caveat))
+            results.append(Answer(p.text, p.source, p.confidence, score, p.id, p.caveat))
         return results
 
 
