@@ -14,10 +14,8 @@ from sqlalchemy.orm import relationship
 
 from database import Base
 
-TICKET_TYPES = ("data_request", "complaint")
-CHANNELS = ("web", "wechat", "rest", "api", "other")
-APPLICANT_TYPES = ("个人", "企业", "机构")
-COMPLAINT_CATEGORIES = ("数据开放", "数据共享", "数据质量", "平台服务", "其他")
+CHANNELS = ("web", "wechat", "rest", "api", "other")  # where a ticket or a search came from
+INPUT_CHANNELS = {"socketio": "web", "rest": "rest", "wechat": "wechat"}  # Rasa input channel → CHANNELS
 STAFF_ROLES = ("agent", "reader")
 
 

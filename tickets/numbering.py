@@ -1,4 +1,4 @@
-"""Readable ticket numbers that cannot be guessed from one another: SQ/TS + date + random suffix.
+"""Readable ticket numbers that cannot be guessed from one another: the type's prefix + date + random suffix.
 
 The suffix is 6 characters from a 31-symbol alphabet without look-alikes (0/O, 1/I/L), drawn with `secrets`:
 about 8.9e8 possibilities per type and day.  Users may type them in lower case and without the dash.
@@ -10,15 +10,17 @@ import re
 import secrets
 from datetime import date
 
+from tickets import types
+
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 SUFFIX_LEN = 6
-PREFIX = {"data_request": "SQ", "complaint": "TS"}
-PATTERN = re.compile(r"(SQ|TS)-?(\d{8})-?([0-9A-Z]{6})", re.IGNORECASE)
+PATTERN = re.compile(rf"({'|'.join(t.prefix for t in types.TYPES.values())})-?(\d{{8}})-?([0-9A-Z]{{6}})",
+                     re.IGNORECASE)
 
 
 def new_number(ticket_type: str, day: date) -> str:
     suffix = "".join(secrets.choice(ALPHABET) for _ in range(SUFFIX_LEN))
-    return f"{PREFIX[ticket_type]}{day:%Y%m%d}-{suffix}"
+    return f"{types.get(ticket_type).prefix}{day:%Y%m%d}-{suffix}"
 
 
 def normalise(text: str | None) -> str | None:

@@ -8,7 +8,7 @@ import io
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,18 +17,11 @@ from sqlalchemy.orm import Session
 
 from database import session_scope
 from privacy import mask_phone, mask_text, phone_tail
-from tickets import numbering, transitions, workdays
-from tickets.models import CHANNELS, TICKET_TYPES, Ticket, TicketEvent, utcnow
+from tickets import numbering, transitions, types, workdays
+from tickets.models import CHANNELS, Ticket, TicketEvent, utcnow
+from tickets.workdays import china_today
 
 log = logging.getLogger(__name__)
-
-CHINA = timezone(timedelta(hours=8))
-FORM_FIELDS = ("dataset_id", "requested_data", "purpose", "applicant_type", "applicant_name", "category",
-               "description", "phone", "email", "anonymous", "department")
-
-
-def china_today() -> date:
-    return datetime.now(CHINA).date()
 
 
 @dataclass(frozen=True)
@@ -40,11 +33,10 @@ class Created:
 def create_ticket(session: Session, ticket_type: str, channel: str, idempotency_key: str,
                   fields: dict[str, Any], received: date | None = None) -> Created:
     """Create a ticket exactly once per idempotency key (a unique constraint decides, not a prior read)."""
-    if ticket_type not in TICKET_TYPES:
-        raise ValueError(f"unknown ticket type {ticket_type!r}")
+    types.get(ticket_type)  # raises ValueError for an unknown type
     if not idempotency_key:
         raise ValueError("an idempotency key is required")
-    unknown = set(fields) - set(FORM_FIELDS)
+    unknown = set(fields) - set(types.COLUMNS)
     if unknown:
         raise ValueError(f"unknown ticket fields: {sorted(unknown)}")
     existing = find_by_key(session, idempotency_key)
@@ -129,8 +121,8 @@ def extend_due(session: Session, ticket: Ticket, actor: str, note: str) -> Ticke
     rule = workdays.deadline(ticket.type)
     if ticket.status not in transitions.OPEN_STATUSES:
         raise transitions.TransitionError(f"a {ticket.status} ticket cannot be extended")
-    if not rule.extension_working_days:
-        raise transitions.TransitionError(f"{ticket.type} tickets have no extension in deadlines.yml")
+    if not types.get(ticket.type).extension or not rule.extension_working_days:
+        raise transitions.TransitionError(f"{ticket.type} tickets have no extension")
     if any(e.kind == "extension" for e in ticket.events):
         raise transitions.TransitionError("the due date was already extended once")
     if not (note or "").strip():

@@ -1,19 +1,26 @@
-"""Working-day arithmetic on the Chinese official calendar, and the deadline rules of deadlines.yml."""
+"""Working-day arithmetic on the Chinese official calendar, China's time zone, and the deadline rules of deadlines.yml."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
 import chinese_calendar
 import yaml
 
+from tickets import types
+
 log = logging.getLogger(__name__)
 
 DEADLINES_FILE = Path(__file__).resolve().parent / "deadlines.yml"
+CHINA = timezone(timedelta(hours=8))  # China Standard Time, no daylight saving
+
+
+def china_today() -> date:
+    return datetime.now(CHINA).date()
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ def _load(path: str) -> dict[str, Deadline]:
 
 
 def deadline(ticket_type: str, path: Path = DEADLINES_FILE) -> Deadline:
-    return _load(str(path))[ticket_type]
+    return _load(str(path))[types.get(ticket_type).deadline]
 
 
 def is_workday(day: date) -> tuple[bool, bool]:

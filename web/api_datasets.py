@@ -13,34 +13,24 @@ bad parameter, 404 for an unknown dataset id.
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
-import settings
 from catalog_index import columns
 from catalog_index.departments import list_departments
 from catalog_index.filters import NAMES as FILTERS
 from catalog_index.search import InvalidParameter, get_dataset, search
 from database import session_scope
+from web.common import db_url, dumps, in_session, in_thread
 
 KNOWN_PARAMS = {"q", "sort", "page", "rows", *FILTERS}
 RESPONSES = columns.Lru(2048)  # (url, (token, version), parameters) → JSON text of a search result
 
 
-def _db_url(request: web.Request) -> str:
-    return request.app.get("db_url") or settings.get().db_url
-
-
-async def _in_thread(request: web.Request, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    def run() -> Any:
-        with session_scope(_db_url(request)) as session:
-            return func(session, *args, **kwargs)
-
-    return await asyncio.get_running_loop().run_in_executor(None, run)
+async def _in_thread(request: web.Request, func: Callable[..., Any], *args: Any) -> Any:
+    return await in_session(request, lambda session: func(session, *args))
 
 
 def _bad(parameter: str, message: str) -> web.Response:
@@ -60,14 +50,14 @@ async def list_datasets(request: web.Request) -> web.Response:
     kwargs["page"] = params.get("page") or 1
     kwargs["rows"] = params.get("rows") or 10
     q = params.get("q", "")
-    url = _db_url(request)
+    url = db_url(request.app)
 
     args = (q, tuple(sorted((k, str(v)) for k, v in kwargs.items())))
 
     def cached_search() -> str:
         with session_scope(url) as session:  # a miss is keyed by the version its own transaction saw
             key = (url, columns.snapshot(session).key, args)
-            return RESPONSES.get(key, lambda: _dumps(search(session, q, **kwargs).to_dict()))
+            return RESPONSES.get(key, lambda: dumps(search(session, q, **kwargs).to_dict()))
 
     try:
         version = columns.catalogue_key(url)
@@ -75,7 +65,7 @@ async def list_datasets(request: web.Request) -> web.Response:
         if body is None and columns.is_built(url, version):
             body = cached_search()
         elif body is None:  # the catalogue changed: rebuilding the snapshot takes seconds, not on the loop
-            body = await asyncio.get_running_loop().run_in_executor(None, cached_search)
+            body = await in_thread(cached_search)
     except InvalidParameter as exc:
         return _bad(exc.param, exc.message)
     return web.Response(text=body, content_type="application/json")
@@ -86,16 +76,12 @@ async def show_dataset(request: web.Request) -> web.Response:
     record = await _in_thread(request, get_dataset, dataset_id)
     if record is None:
         return web.json_response({"error": f"no dataset with id {dataset_id!r}"}, status=404)
-    return web.json_response(record, dumps=_dumps)
+    return web.json_response(record, dumps=dumps)
 
 
 async def departments(request: web.Request) -> web.Response:
     rows = await _in_thread(request, list_departments)
-    return web.json_response({"count": len(rows), "results": rows}, dumps=_dumps)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return web.json_response({"count": len(rows), "results": rows}, dumps=dumps)
 
 
 def setup_routes(app: web.Application) -> None:

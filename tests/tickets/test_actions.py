@@ -1,20 +1,29 @@
-"""The ticket actions called directly (rasa-sdk Tracker + CollectingDispatcher) on the real sample catalogue."""
+"""The ticket actions called directly (rasa-sdk Tracker + CollectingDispatcher) on the real sample catalogue.
+
+Their messages name responses of the domain; `run` renders them with Rasa's own response generator, as the Rasa
+server does with what the action server returns.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-import yaml
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import settings
-from actions import tickets as actions
+from actions import ticket_forms
 from database import session_scope
 from tickets.models import Ticket
 
-DOMAIN = yaml.safe_load((settings.ROOT / "domain/tickets.yml").read_text(encoding="utf-8"))
+RASA_DOMAIN = Domain.load(str(settings.ROOT / "domain"))
+DOMAIN = RASA_DOMAIN.as_dict()
+NLG = TemplatedNaturalLanguageGenerator(RASA_DOMAIN.responses)
+DataRequestForm, ComplaintForm = ticket_forms.VALIDATION["data_request"], ticket_forms.VALIDATION["complaint"]
+SubmitDataRequest = ticket_forms.SUBMISSION["data_request"]
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +54,17 @@ def run(action, t: Tracker) -> tuple[list[dict], list[dict]]:
     dispatcher = CollectingDispatcher()
     result = action.run(dispatcher, t, DOMAIN)
     events = asyncio.run(result) if asyncio.iscoroutine(result) else result
-    return events, dispatcher.messages
+    return events, [render(dict(m), t.slots) for m in dispatcher.messages]
+
+
+def render(message: dict, slots: dict) -> dict:
+    """What the Rasa server makes of an action server message (rasa.core.actions.action.RemoteAction)."""
+    name = message.pop("response", None)
+    draft = NLG.generate_from_slots(name, slots, "rest", **message) if name else {}
+    assert draft is not None, f"no response {name}"
+    draft.setdefault("buttons", []).extend(message.pop("buttons", None) or [])
+    draft.update({k: v for k, v in message.items() if v})
+    return {**draft, "response": name}
 
 
 def slot_events(events: list[dict]) -> dict:
@@ -53,7 +72,7 @@ def slot_events(events: list[dict]) -> dict:
 
 
 def test_three_invalid_phones_offer_a_human():
-    form = actions.ValidateDataRequestForm()
+    form = DataRequestForm()
     state = None
     for attempt in range(1, 4):
         events, messages = run(form, tracker({"phone": "12345", "form_invalid": state}, text="12345",
@@ -68,7 +87,7 @@ def test_three_invalid_phones_offer_a_human():
 
 
 def test_activation_sets_an_idempotency_key_and_explains_conditions():
-    events, messages = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "CDC-0001"}, form=None,
+    events, messages = run(DataRequestForm(), tracker({"dataset_id": "CDC-0001"}, form=None,
                                                                             entities=picked("CDC-0001")))
     slots = slot_events(events)
     assert len(slots["submission_key"]) == 32 and slots["dataset_id"] == "CDC-0001"
@@ -77,21 +96,21 @@ def test_activation_sets_an_idempotency_key_and_explains_conditions():
 
 
 def test_open_dataset_ends_the_form_and_points_to_the_download():
-    events, _ = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "CDC-0003"}, form=None,
+    events, _ = run(DataRequestForm(), tracker({"dataset_id": "CDC-0003"}, form=None,
                                                                entities=picked("CDC-0003")))
     assert slot_events(events)["requested_slot"] is None
-    events, messages = run(actions.ActionSubmitDataRequest(), tracker({"dataset_id": "CDC-0003"}, form=None))
+    events, messages = run(SubmitDataRequest(), tracker({"dataset_id": "CDC-0003"}, form=None))
     assert "无条件开放" in messages[0]["text"] and slot_events(events)["dataset_id"] is None
 
 
 def test_unknown_dataset_falls_back_to_free_text():
-    events, messages = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "NOPE-9999"}, form=None,
+    events, messages = run(DataRequestForm(), tracker({"dataset_id": "NOPE-9999"}, form=None,
                                                                             entities=picked("NOPE-9999")))
     assert slot_events(events)["dataset_id"] is None and "没有编号" in messages[0]["text"]
 
 
 def test_a_dataset_left_from_an_earlier_search_is_not_assumed():
-    events, messages = run(actions.ValidateDataRequestForm(), tracker({"dataset_id": "CDC-0003"}, form=None,
+    events, messages = run(DataRequestForm(), tracker({"dataset_id": "CDC-0003"}, form=None,
                                                                       text="我要申请数据", intent="request_data"))
     slots = slot_events(events)
     assert slots["dataset_id"] is None and "requested_slot" not in slots and messages == []  # Rasa asks requested_data
@@ -100,19 +119,19 @@ def test_a_dataset_left_from_an_earlier_search_is_not_assumed():
 def test_change_a_field_with_its_new_value():
     filled = {"complaint_category": "数据质量", "complaint_department": "贵阳市交通委员会",
               "complaint_description": "公交站点数据里的站名和实际站牌对不上", "phone": "13812345678"}
-    events, _ = run(actions.ValidateComplaintForm(), tracker(
+    events, _ = run(ComplaintForm(), tracker(
         {**filled, "confirm_submit": "电话改成 0851-86861234"}, text="电话改成 0851-86861234",
         form="complaint_form", requested="confirm_submit"))
     slots = slot_events(events)
     assert slots["phone"] == "0851-86861234" and slots["confirm_submit"] is None
-    events, messages = run(actions.ValidateComplaintForm(), tracker(
+    events, messages = run(ComplaintForm(), tracker(
         {**filled, "confirm_submit": "change"}, text="部门写错了", intent="deny", form="complaint_form",
         requested="confirm_submit"))
     assert slot_events(events)["complaint_department"] is None and "涉及部门" in messages[0]["text"]
 
 
 def test_department_abbreviations_and_not_sure():
-    form = actions.ValidateComplaintForm()
+    form = ComplaintForm()
     for said, expected in (("交委", "贵阳市交通委员会"), ("是市公安局的问题", "贵阳市公安局"), ("不太清楚", "不清楚")):
         events, _ = run(form, tracker({"complaint_department": said}, form="complaint_form",
                                       requested="complaint_department"))
@@ -120,10 +139,10 @@ def test_department_abbreviations_and_not_sure():
 
 
 def test_cancel_words_the_nlu_missed_end_the_form_without_a_ticket(catalog_db_url):
-    events, _ = run(actions.ValidateDataRequestForm(), tracker({"purpose": "不填了"}, requested="purpose"))
+    events, _ = run(DataRequestForm(), tracker({"purpose": "不填了"}, requested="purpose"))
     slots = slot_events(events)
     assert slots["requested_slot"] is None and slots["confirm_submit"] == "cancelled"
-    _, messages = run(actions.ActionSubmitDataRequest(), tracker({"confirm_submit": "cancelled"}, form=None))
+    _, messages = run(SubmitDataRequest(), tracker({"confirm_submit": "cancelled"}, form=None))
     assert "已取消" in messages[0]["text"]
 
 
@@ -133,7 +152,7 @@ def test_submit_twice_one_ticket_web_channel(catalog_db_url):
              "submission_key": "unit-key"}
     numbers = set()
     for _ in range(2):
-        _, messages = run(actions.ActionSubmitDataRequest(), tracker(slots, form=None))
+        _, messages = run(SubmitDataRequest(), tracker(slots, form=None))
         assert "138****5678" in messages[0]["text"] and "13812345678" not in messages[0]["text"]
         numbers.add(messages[0]["text"].split("工单号：")[1][:17])
     assert len(numbers) == 1
@@ -151,6 +170,6 @@ def test_the_action_server_registers_every_ticket_action():
 
 
 def test_the_idempotency_key_is_made_at_activation_only():
-    events, _ = run(actions.ValidateDataRequestForm(), tracker({"purpose": "做交通研究用的数据分析"}, requested="purpose",
+    events, _ = run(DataRequestForm(), tracker({"purpose": "做交通研究用的数据分析"}, requested="purpose",
                                                                form="data_request_form"))
     assert "submission_key" not in slot_events(events)
