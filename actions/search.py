@@ -18,8 +18,7 @@ from catalog_index.filters import describe
 from catalog_index.search import InvalidParameter, search
 from database import session_scope
 from tickets.demand import record_search_miss
-
-CHANNELS = {"socketio": "web", "rest": "rest", "wechat": "wechat"}
+from tickets.models import INPUT_CHANNELS
 
 
 def run_search(
@@ -38,7 +37,7 @@ def run_search(
                 filters = {k: v for k, v in filters.items() if k != err.param}
         found = result.count > 0 and not result.low_confidence
         if not found and page == 1:
-            channel = CHANNELS.get(tracker.get_latest_input_channel() or "", "api")
+            channel = INPUT_CHANNELS.get(tracker.get_latest_input_channel() or "", "api")
             record_search_miss(session, query, filters, channel)
     filters = {**filters, **result.applied_filters}
     shown_filters = describe(filters)
