@@ -23,5 +23,5 @@ def breakdown(session: Session) -> dict[str, list[tuple[str, int]]]:
         col = getattr(Dataset, name)
         rows = session.execute(select(col, func.count()).group_by(col).order_by(func.count().desc(), col)).all()
         out[name] = [(value, count) for value, count in rows]
-    out["record_count_total"] = [("records", session.scalar(select(func.sum(Dataset.record_count))) or 0)]
+    out["record_count_total"] = [("records", int(session.scalar(select(func.sum(Dataset.record_count))) or 0))]  # PostgreSQL: Decimal
     return out
