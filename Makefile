@@ -94,7 +94,7 @@ nlu-gate: train
 	$(RASA) test nlu --model $(MODEL) --domain domain --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu --min-macro-f1 0.93
 
-test: setup browser lint validate train pytest test-stories nlu-gate
+test: setup browser lint validate train pytest pytest-postgres test-stories nlu-gate
 
 eval-nlu: train
 	$(RASA) test nlu --config config.yml --domain domain --nlu data/nlu --cross-validation --folds 5 --out $(RESULTS)/nlu-cv
