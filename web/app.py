@@ -86,7 +86,8 @@ async def staff_page(request: web.Request) -> web.FileResponse:
 async def page_config(request: web.Request) -> web.Response:
     """Where the chat page (web/static/chat.js) finds Rasa's socketio channel."""
     conf = settings.get()
-    config = {"socketUrl": conf.rasa_url, "socketPath": "/socket.io"}
+    config = {"socketUrl": conf.rasa_url, "socketPath": "/socket.io",
+              "keepDays": conf.tracker_retention_days, "redactMinutes": conf.tracker_redact_idle_minutes}
     return web.Response(
         text=f"window.ZHUSHU_CONFIG = {json.dumps(config)};\n",
         content_type="application/javascript",

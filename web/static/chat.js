@@ -23,6 +23,14 @@
   var HISTORY_KEY = "zhushu.history";
   var HISTORY_LIMIT = 200;
   var REPLY_TIMEOUT_MS = 30000;
+  var CONSENT_KEY = "zhushu.consent";
+  // The assistant asks for a personal field (name, phone): the privacy notice comes first.
+  var PERSONAL_QUESTION = /请问您的姓名|请输入您的姓名|请提供(企业|机构)的全称|请留下联系电话|您的称呼|回电号码/;
+  // A form question: the 取消 chip is offered until the form ends.
+  var FORM_QUESTION = /请问您|请提供|请留下|请输入|请具体|请核对|请简要|请从|如需通过电子邮箱|涉及哪个部门|方便接听|您的称呼/;
+  var GOODBYE = /再见|感谢您的使用|祝您/;
+  var MENU = ["查找数据", "申请数据", "查询工单进度", "投诉纠错", "转人工"];
+  var PHONE = /(^|\D)(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)/g;
 
   var TEXT = {
     welcome:
@@ -65,9 +73,13 @@
   function readHistory() {
     try { return JSON.parse(load(HISTORY_KEY)) || []; } catch (e) { return []; }
   }
+  // The stored history keeps no full phone number: 138****5678.
+  function maskPhones(text) {
+    return String(text || "").replace(PHONE, function (all, before, head, middle, tail) { return before + head + "****" + tail; });
+  }
   function remember(message) {
     var history = readHistory();
-    history.push(message);
+    history.push(Object.assign({}, message, { text: maskPhones(message.text) }));
     save(HISTORY_KEY, JSON.stringify(history.slice(-HISTORY_LIMIT)));
   }
 
@@ -81,13 +93,17 @@
 
   // Plain text with newlines (kept by CSS white-space: pre-wrap), **bold** and links.
   function appendRichText(parent, text) {
-    var pattern = /\*\*([^*\n]+)\*\*|(https?:\/\/[^\s<>"'，。；、）)]+)/g;
+    var pattern = /\*\*([^*\n]+)\*\*|(https?:\/\/[^\s<>"'，。；、）)]+)|(\b12345\b)/g;
     var last = 0;
     var match;
     while ((match = pattern.exec(text)) !== null) {
       parent.appendChild(document.createTextNode(text.slice(last, match.index)));
       if (match[1]) {
         parent.appendChild(element("strong", null, match[1]));
+      } else if (match[3]) {
+        var call = element("a", null, match[3]);
+        call.href = "tel:12345";
+        parent.appendChild(call);
       } else {
         var link = element("a", null, match[2]);
         link.href = match[2];
@@ -100,8 +116,10 @@
     parent.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  var SPEAKERS = { user: "我", bot: "筑数助手", welcome: "筑数助手", note: "提示" };
   function render(message) {
     var item = element("li", "msg msg-" + message.who);
+    item.dataset.speaker = SPEAKERS[message.who] || "";
     if (message.text) {
       var bubble = element("div", "bubble");
       appendRichText(bubble, message.text);
@@ -181,7 +199,7 @@
     statusEl.textContent = TEXT[state];
     banner.hidden = state !== "offline";
     banner.textContent = state === "offline" ? TEXT.offlineBanner : "";
-    sendButton.disabled = !ready;
+    sendButton.disabled = !ready || !$("chat-consent").hidden;
     Array.prototype.forEach.call(list.querySelectorAll(".buttons:not(.retired) .chat-button"), function (node) {
       node.disabled = !ready;
     });
@@ -231,7 +249,7 @@
     var message = fromBot(data || {});
     if (!message.text && !message.image && !message.buttons) return;
     remember(message);
-    render(message);
+    afterBot(render(message), message);
   });
 
   socket.on("disconnect", function (reason) {
@@ -241,6 +259,74 @@
   });
   socket.on("connect_error", function () { setState("offline"); });
 
+  // What follows a bot message (live, or the last one restored after a reload): consent, 取消, rating.
+  function afterBot(item, message) {
+    followForm(message.text);
+    if (!message.buttons && !FORM_QUESTION.test(message.text || "")) {
+      offerRating(item, GOODBYE.test(message.text || "") ? "conversation" : "answer");
+    }
+  }
+
+  // ---- 满意/不满意 after an answer and at the end of a conversation (stored without personal data) ----
+  function offerRating(item, moment) {
+    Array.prototype.forEach.call(list.querySelectorAll(".rating:not(.done)"), function (old) { old.remove(); });
+    var box = element("div", "rating");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", moment === "conversation" ? "评价本次对话" : "评价这个回答");
+    box.appendChild(element("span", "rating-label", moment === "conversation" ? "本次对话您满意吗？" : "这个回答有帮助吗？"));
+    [["satisfied", "满意"], ["unsatisfied", "不满意"]].forEach(function (pair) {
+      var node = element("button", "chat-button rating-button", pair[1]);
+      node.type = "button";
+      node.addEventListener("click", function () {
+        fetch("/api/ratings", { method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ value: pair[0], moment: moment }) }).then(function (resp) {
+          box.classList.add("done");
+          box.textContent = resp.ok ? "感谢您的评价！" + (pair[0] === "unsatisfied" ? "可以点“转人工”或拨打 12345 获得人工帮助。" : "") :
+            "评价没有提交成功，请稍后再试。";
+        }, function () { box.textContent = "评价没有提交成功，请稍后再试。"; });
+      });
+      box.appendChild(node);
+    });
+    item.appendChild(box);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  // ---- privacy consent, the menu and the 取消 chip ----
+  var consent = $("chat-consent");
+  if (config.keepDays) $("keep-days").textContent = config.keepDays; // the retention settings (settings.py)
+  if (config.redactMinutes) $("redact-minutes").textContent = config.redactMinutes;
+  function askConsent(show) {
+    consent.hidden = !show;
+    input.disabled = show;
+    sendButton.disabled = show || !ready;
+    if (show) $("consent-yes").focus();
+  }
+  function followForm(text) {
+    cancelChip.hidden = !FORM_QUESTION.test(text || "");
+    if (PERSONAL_QUESTION.test(text || "") && load(CONSENT_KEY) !== "yes") askConsent(true);
+  }
+  $("consent-yes").addEventListener("click", function () {
+    save(CONSENT_KEY, "yes");
+    askConsent(false);
+    note("您已同意个人信息告知，可以继续填写。");
+    input.focus();
+  });
+  $("consent-no").addEventListener("click", function () {
+    askConsent(false);
+    send("取消", "不同意，取消填写");
+  });
+  var menu = $("chat-menu");
+  function chip(title, className) {
+    var node = element("button", "chat-button " + className, title);
+    node.type = "button";
+    node.addEventListener("click", function () { send(title, title); });
+    menu.appendChild(node);
+    return node;
+  }
+  MENU.forEach(function (title) { chip(title, "menu-item"); });
+  var cancelChip = chip("取消", "cancel-chip");
+  cancelChip.hidden = true;
+
   // Show `shown` as the user's message and send `payload` to Rasa.
   function send(payload, shown) {
     if (!ready) {
@@ -248,6 +334,7 @@
       return false;
     }
     var message = { who: "user", text: shown };
+    cancelChip.hidden = true;
     retireButtons();
     remember(message);
     render(message);
@@ -258,6 +345,8 @@
 
   function startOver() {
     forget(HISTORY_KEY);
+    forget(CONSENT_KEY);
+    askConsent(false);
     list.textContent = "";
     renderWelcome();
   }
@@ -294,5 +383,7 @@
   // ---- start: restore the conversation, then connect ----
   renderWelcome();
   restoreHistory();
+  var lastSaid = readHistory().pop();
+  if (lastSaid && lastSaid.who === "bot") afterBot(list.lastElementChild, lastSaid);
   setState("connecting");
 })();
