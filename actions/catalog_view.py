@@ -36,11 +36,16 @@ def result_line(index: int, row: dict) -> str:
     )
 
 
+def request_buttons(record: dict) -> list[dict]:
+    """申请此数据 only where an application is needed (有条件开放); 提交数据需求 for data not open; none for open data."""
+    if record.get("open_type") == "无条件开放":
+        return []
+    title = "申请此数据" if record.get("open_type") == "有条件开放" else "提交数据需求"
+    return [{"title": title, "payload": payload("request_data", dataset_id=record["id"])}]
+
+
 def result_buttons(row: dict) -> list[dict]:
-    return [
-        {"title": "详情", "payload": payload("dataset_detail", dataset_id=row["id"])},
-        {"title": "申请此数据", "payload": payload("request_data", dataset_id=row["id"])},
-    ]
+    return [{"title": "详情", "payload": payload("dataset_detail", dataset_id=row["id"])}, *request_buttons(row)]
 
 
 def entity_filters(tracker: Tracker) -> dict:

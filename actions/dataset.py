@@ -43,7 +43,7 @@ class ActionDatasetDetail(Action):
             return _ask_which(dispatcher)
         dispatcher.utter_message(
             text=view.describe(record),
-            buttons=[{"title": "申请此数据", "payload": view.payload("request_data", dataset_id=record["id"])}],
+            buttons=view.request_buttons(record),
         )
         return [SlotSet("dataset_id", record["id"])]
 
@@ -86,9 +86,5 @@ class ActionHowToApplyDataset(Action):
         record = _pointed_dataset(tracker)
         if record is None:
             return _ask_which(dispatcher)
-        buttons = []
-        if record.get("open_type") != "无条件开放":
-            title = "申请此数据" if record.get("open_type") == "有条件开放" else "提交数据需求"
-            buttons.append({"title": title, "payload": view.payload("request_data", dataset_id=record["id"])})
-        dispatcher.utter_message(text=view.how_to_get(record), buttons=buttons)
+        dispatcher.utter_message(text=view.how_to_get(record), buttons=view.request_buttons(record))
         return [SlotSet("dataset_id", record["id"])]

@@ -27,7 +27,11 @@ def test_search_shows_results_with_buttons(desk, user):
     assert 1 <= len(rows) <= 5
     assert "公交" in rows[0] and "API：" in rows[0]
     titles = [b["title"] for b in buttons(messages)]
-    assert "详情" in titles and "申请此数据" in titles
+    assert "详情" in titles
+    for message in messages:  # 申请此数据 only on data that needs an application (有条件开放)
+        if re.match(r"^\d+\. ", message.get("text", "")):
+            offered = "申请此数据" in [b["title"] for b in message.get("buttons", [])]
+            assert offered == ("· 有条件开放 ·" in message["text"]), message["text"]
     assert any(b["payload"].startswith('/request_data{"dataset_id"') for b in buttons(messages))
 
 
