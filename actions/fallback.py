@@ -11,7 +11,8 @@ trusted on messages without words, and each kind gets a short, useful reply:
 - "提交"/"确认" with no form open → there is nothing to submit, and the menu;
 - an acknowledgement ("好的", "嗯嗯", "👍") → acknowledged, and the menu;
 - punctuation, emoji, gibberish → "没太明白" with suggestions; twice in a row → a human is offered;
-- words NLU could not place → the best knowledge-base passage when one is relevant, else "没太明白".
+- words NLU could not place → the catalogue and the knowledge base are asked (`actions.routing`): datasets
+  found with confidence → the search's answer, a confident passage → that passage, neither → "没太明白".
 
 Three actions share this: ``action_fallback`` (low NLU confidence; affirm/deny/inform outside a form),
 ``action_small_talk`` (greet/goodbye/thank, which NLU also picks for wordless messages) and an override of Rasa's
@@ -28,7 +29,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-import knowledge
+from actions import catalog_view as view
+from actions import routing
+from actions.search import run_search
 from privacy import find_phone, mask_phone
 from tickets import numbering
 
@@ -160,8 +163,9 @@ def reply_without_words(dispatcher: CollectingDispatcher, kind: str, text: str) 
     return True
 
 
-def reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    """The reply to a message no rule or story acts on (see the module docstring)."""
+def reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """The reply to a message no rule or story acts on (see the module docstring); the events of a search
+    (its slots, for 下一页 and refinements) when the message was answered as one."""
     message = tracker.latest_message or {}
     text = message.get("text") or ""
     kind = read(text)
@@ -169,12 +173,15 @@ def reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     if kind == WORDS and intent.get("name") in ACK_INTENTS and float(intent.get("confidence") or 0) >= ACK_MIN_CONFIDENCE:
         kind = ACKNOWLEDGEMENT
     if reply_without_words(dispatcher, kind, text):
-        return
-    found = knowledge.answer(text) if kind == WORDS else None
+        return []
+    choice, found = routing.decide(text, message) if kind == WORDS else (None, None)
+    if choice == routing.SEARCH:
+        return run_search(dispatcher, tracker, text, view.entity_filters(tracker), page=1)
     if found is not None:
         dispatcher.utter_message(text=found.message)
     else:
         not_understood(dispatcher, tracker)
+    return []
 
 
 class ActionFallback(Action):
@@ -184,8 +191,7 @@ class ActionFallback(Action):
         return "action_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict[str, Any]]:
-        reply(dispatcher, tracker)
-        return []
+        return reply(dispatcher, tracker)
 
 
 class ActionDefaultFallback(Action):
@@ -195,8 +201,7 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict[str, Any]]:
-        reply(dispatcher, tracker)
-        return [UserUtteranceReverted()]
+        return [UserUtteranceReverted(), *reply(dispatcher, tracker)]
 
 
 class ActionSmallTalk(Action):

@@ -1,6 +1,10 @@
 """Answers on the Measures and the Regulation: the curated FAQ answer when the ResponseSelector is
-confident, otherwise the best knowledge-base passage with its citation, otherwise an honest
-"cannot confirm" with a pointer to the official text and a human."""
+confident (and NLU sure of the intent), otherwise the best knowledge-base passage with its citation, otherwise an
+honest "cannot confirm" with a pointer to the official text and a human.
+
+When NLU was unsure or no passage is confident, the catalogue is asked too (`actions.routing`), also before a
+curated answer: a message that finds datasets with confidence and no knowledge-base passage ("贵阳有哪些养老院",
+which NLU takes for a Measures question with confidence 1.0) is answered as a search."""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
+from actions import catalog_view as view
+from actions import routing
+from actions.search import run_search
 
 RETRIEVAL_INTENT = "ask_measures"
 # Below this ResponseSelector confidence the curated topic answer is not trusted and the
@@ -41,10 +48,21 @@ class ActionAnswerFromKnowledge(Action):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        faq_response = confident_faq_response(tracker.latest_message)
+        message = tracker.latest_message or {}
+        text = message.get("text") or ""
+        unsure = routing.nlu_unsure(message)
+        faq_response = confident_faq_response(message)
+        found = knowledge.answer(text)
+        if faq_response and not unsure and found is not None:
+            dispatcher.utter_message(response=faq_response)
+            return []
+        if (found is None or unsure) and not tracker.active_loop_name:
+            choice, found_there = routing.decide(text, message)
+            if choice == routing.SEARCH:
+                return run_search(dispatcher, tracker, text, view.entity_filters(tracker), page=1)
+            found = found or found_there
         if faq_response:
             dispatcher.utter_message(response=faq_response)
             return []
-        found = knowledge.answer(tracker.latest_message.get("text") or "")
         dispatcher.utter_message(text=found.message if found else knowledge.NOT_FOUND_MESSAGE)
         return []

@@ -14,7 +14,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import catalog_view as view
-from catalog_index.filters import describe
+from catalog_index.columns import snapshot
+from catalog_index.filters import describe_with_names
 from catalog_index.search import InvalidParameter, search
 from database import session_scope
 from tickets.demand import record_search_miss
@@ -36,11 +37,12 @@ def run_search(
                 dispatcher.utter_message(text=f"筛选条件“{filters.get(err.param)}”在目录中不存在，已忽略。")
                 filters = {k: v for k, v in filters.items() if k != err.param}
         found = result.count > 0 and not result.low_confidence
+        department_names = snapshot(session).department_names
         if not found and page == 1:
             channel = INPUT_CHANNELS.get(tracker.get_latest_input_channel() or "", "api")
             record_search_miss(session, query, filters, channel)
     filters = {**filters, **result.applied_filters}
-    shown_filters = describe(filters)
+    shown_filters = describe_with_names(filters, department_names)
     scope = f"（筛选：{shown_filters}）" if shown_filters else ""
     if not found and page > 1:
         dispatcher.utter_message(text="已经是最后一页了，没有更多结果。")

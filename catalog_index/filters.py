@@ -215,3 +215,9 @@ def from_entities(entities: list[dict]) -> dict[str, Any]:
 def describe(filters: Mapping[str, Any]) -> str:
     """How the assistant lists filter values: "花溪区、有API"."""
     return "、".join(BY_NAME[k].shown(v) if k in BY_NAME else str(v) for k, v in filters.items())
+
+
+def describe_with_names(filters: Mapping[str, Any], department_names: Mapping[str, str]) -> str:
+    """`describe`, with department codes (as read from a query's text) shown by the department's name."""
+    return describe({k: department_names.get(v, v) if k in BY_NAME and BY_NAME[k].department_codes else v
+                     for k, v in filters.items()})

@@ -63,6 +63,7 @@ RRF_K = 10
 LEXICAL_DEPTH = 100
 DENSE_DEPTH = 50
 LEXICAL_WEIGHT, DENSE_WEIGHT = 1.5, 1.0
+DENSE_SPREAD = 0.04  # a dense candidate must be within this cosine of the nearest one (keeps the count meaningful)
 LOW_COVERAGE_LEXICAL_WEIGHT = 0.5  # the lexical list's weight when it covers little of the query (low confidence)
 # A query whose lexical coverage is low is still a confident hit when its nearest dataset is this close and also
 # matches some of its words (the lexical signal alone keeps "not in the catalogue" queries apart).
@@ -332,7 +333,12 @@ def _dense(run: _Search, q: str, query_groups: list[Group], allowed: tuple[np.nd
     vector = _query_vector(q)
     if vector is None:
         return None
-    return snap.memo(key, lambda: snap.nearest(vector, keep, DENSE_DEPTH))
+    def nearest() -> tuple[np.ndarray, np.ndarray]:
+        rowids, cosines = snap.nearest(vector, keep, DENSE_DEPTH)
+        close = cosines >= cosines[0] - DENSE_SPREAD if len(cosines) else np.zeros(0, dtype=bool)
+        return rowids[close], cosines[close]
+
+    return snap.memo(key, nearest)
 
 
 def get_dataset(session: Session, dataset_id: str) -> dict | None:
