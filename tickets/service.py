@@ -65,6 +65,11 @@ def create_ticket(session: Session, ticket_type: str, channel: str, idempotency_
     raise RuntimeError("could not allocate a unique ticket number")
 
 
+def same_request(ticket: Ticket, ticket_type: str, fields: dict[str, Any]) -> bool:
+    """Whether `ticket` is what creating (`ticket_type`, `fields`) would have made (a replayed request)."""
+    return ticket.type == ticket_type and all(getattr(ticket, k) == v for k, v in fields.items())
+
+
 def find_by_key(session: Session, idempotency_key: str) -> Ticket | None:
     return session.execute(select(Ticket).where(Ticket.idempotency_key == idempotency_key)).scalar_one_or_none()
 
@@ -197,7 +202,8 @@ def staff_view(ticket: Ticket, reveal_contact: bool = False) -> dict:
     view.update(
         idempotency_key=None, channel=ticket.channel, dataset_id=ticket.dataset_id,
         requested_data=ticket.requested_data, purpose=ticket.purpose, applicant_type=ticket.applicant_type,
-        applicant_name=ticket.applicant_name, category=ticket.category, description=ticket.description,
+        applicant_name=ticket.applicant_name, category=ticket.category,
+        description=ticket.description if reveal_contact else mask_text(ticket.description or "") or None,
         anonymous=ticket.anonymous, phone=ticket.phone if reveal_contact else mask_phone(ticket.phone),
         email=ticket.email if reveal_contact else (_mask_email(ticket.email) if ticket.email else None),
         overdue=is_overdue(ticket), resolution=ticket.resolution, closed_at=_iso(ticket.closed_at),
@@ -217,16 +223,29 @@ EXPORT_COLUMNS = ("number", "type", "status", "channel", "department", "dataset_
                   "resolution")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell that Excel/WPS will not run as a formula: text starting with = + - @ tab or CR gets a "'"."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def write_csv(out: io.StringIO, header: Any, rows: Any) -> None:
+    """`header` and `rows` as CSV into `out`, every cell neutralised (`csv_cell`): every CSV the service writes."""
+    writer = csv.writer(out)
+    writer.writerow([csv_cell(c) for c in header])
+    writer.writerows([csv_cell(c) for c in row] for row in rows)
+
+
 def export_csv(tickets: list[Ticket]) -> str:
     """CSV of tickets without personal data (no names, phones, e-mails or free-text descriptions)."""
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for t in tickets:
-        writer.writerow([t.number, t.type, t.status, t.channel, t.department or "", t.dataset_id or "",
-                         mask_text(t.requested_data or ""), t.applicant_type or "", t.category or "",
-                         int(bool(t.anonymous)), _iso(t.created_at), _iso(t.due_date), int(is_overdue(t)),
-                         _iso(t.closed_at) or "", t.resolution or ""])
+    write_csv(out, EXPORT_COLUMNS, ([t.number, t.type, t.status, t.channel, t.department or "", t.dataset_id or "",
+                                     mask_text(t.requested_data or ""), t.applicant_type or "", t.category or "",
+                                     int(bool(t.anonymous)), _iso(t.created_at), _iso(t.due_date),
+                                     int(is_overdue(t)), _iso(t.closed_at) or "", t.resolution or ""]
+                                    for t in tickets))
     return out.getvalue()
 
 

@@ -8,11 +8,14 @@ the snapshot after a catalogue change (seconds at 100k datasets) goes to the thr
 read in the thread pool.  Search responses are cached per process as JSON text, keyed by
 (database, catalogue version, parameters): the version (`catalog_index.columns`) is read in the request's own
 transaction, so a cached answer is never older than the catalogue it is served from.  Errors are JSON: 400 `{"error": …, "parameter": name}` for a
-bad parameter, 404 for an unknown dataset id.
+bad parameter (`rows` above 100 included: it is refused, not cut), 404 for an unknown dataset id.  A `q` with
+nothing searchable in it (only emoji or punctuation) gets 200 with no results and a `note`, never the whole
+catalogue.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,11 +24,12 @@ from aiohttp import web
 from catalog_index import columns
 from catalog_index.departments import list_departments
 from catalog_index.filters import NAMES as FILTERS
-from catalog_index.search import InvalidParameter, get_dataset, search
+from catalog_index.search import MAX_ROWS, InvalidParameter, SearchResult, get_dataset, search
 from database import session_scope
 from web.common import db_url, dumps, in_session, in_thread
 
 KNOWN_PARAMS = {"q", "sort", "page", "rows", *FILTERS}
+WORD = re.compile(r"[^\W_]")  # a letter, digit or CJK character: something a search can match
 RESPONSES = columns.Lru(2048)  # (url, (token, version), parameters) → JSON text of a search result
 
 
@@ -50,6 +54,11 @@ async def list_datasets(request: web.Request) -> web.Response:
     kwargs["page"] = params.get("page") or 1
     kwargs["rows"] = params.get("rows") or 10
     q = params.get("q", "")
+    rows = kwargs["rows"]
+    if str(rows).strip().isdigit() and int(rows) > MAX_ROWS:
+        return _bad("rows", f"at most {MAX_ROWS} results per page, got {rows}; use page for more")
+    if q.strip() and not WORD.search(q):
+        return _nothing_to_search(q, kwargs)
     url = db_url(request.app)
 
     args = (q, tuple(sorted((k, str(v)) for k, v in kwargs.items())))
@@ -69,6 +78,18 @@ async def list_datasets(request: web.Request) -> web.Response:
     except InvalidParameter as exc:
         return _bad(exc.param, exc.message)
     return web.Response(text=body, content_type="application/json")
+
+
+def _nothing_to_search(q: str, kwargs: dict[str, Any]) -> web.Response:
+    """A `q` without a letter, digit or Chinese character (emoji, punctuation): an empty result with a note, not
+    the whole catalogue that an empty `q` lists."""
+    try:
+        page, rows = int(kwargs["page"]), int(kwargs["rows"])
+    except ValueError:
+        page, rows = 1, 10
+    empty = SearchResult(0, page, rows, False, [], {}, {})
+    return web.json_response({**empty.to_dict(), "note": "q has no letters, digits or Chinese characters to search "
+                              "for: nothing matched (leave q empty to list the catalogue)"}, dumps=dumps)
 
 
 async def show_dataset(request: web.Request) -> web.Response:

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from tickets import demand, transitions, types
 from tickets.models import CHANNELS, utcnow
-from tickets.service import EXPORT_COLUMNS, export_csv, list_tickets
+from tickets.service import EXPORT_COLUMNS, export_csv, list_tickets, write_csv
 from web import ratings
 from web.api_tickets import EXPORT_LIMIT, _filters, _int_param, _staff
 from web.common import dumps, in_session
@@ -71,9 +71,7 @@ async def get_meta(request: web.Request) -> web.Response:
 
 def _csv(filename: str, header: list[str] | tuple[str, ...], rows: list[list]) -> web.Response:
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
+    write_csv(out, header, rows)
     return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": "attachment; filename*=UTF-8''" + quote(filename)})
 

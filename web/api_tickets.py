@@ -7,7 +7,6 @@ a `reader` token on a write → 403.  Errors are JSON `{"error": "..."}` with a 
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -17,14 +16,15 @@ from sqlalchemy.orm import Session
 
 import settings
 from database import session_scope
-from tickets import demand, service, staff, transitions, types
+from tickets import demand, lookup, service, staff, transitions, types
 from tickets.fields import Invalid
-from web.common import db_url, dumps, error, in_session, in_thread
+from web.common import client_address, db_url, dumps, error, in_session, in_thread, json_body, text_field
 
 log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 100
 EXPORT_LIMIT = 10000
+LIMITS = web.AppKey("status_lookup_limits", lookup.Limits)
 NOT_FOUND = {"error": "no ticket matches this number and phone tail"}
 
 
@@ -72,16 +72,6 @@ def _filters(request: web.Request) -> dict[str, Any]:
         raise error(400, f"status must be one of {', '.join(transitions.STATUSES)}")
     return {"type": ticket_type, "status": status, "department": request.query.get("department") or None,
             "overdue": _bool_param(request, "overdue")}
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise error(400, "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise error(400, "the body must be a JSON object")
-    return body
 
 
 def _ticket_or_404(session: Session, number: str) -> Any:
@@ -136,12 +126,9 @@ async def get_ticket(request: web.Request) -> web.Response:
 
 async def post_transition(request: web.Request) -> web.Response:
     member = await _staff(request, "agent")
-    body = await _json_body(request)
-    target, note, resolution = body.get("to"), body.get("note"), body.get("resolution")
-    if not isinstance(target, str) or not target:
-        raise error(400, "'to' (the new status) is required")
-    if note is not None and not isinstance(note, str):
-        raise error(400, "'note' must be a string")
+    body = await json_body(request)
+    note, resolution = text_field(body, "note"), text_field(body, "resolution")
+    target = text_field(body, "to", "the new status")
     number = request.match_info["number"]
 
     def work(session: Session) -> dict:
@@ -159,16 +146,9 @@ async def post_transition(request: web.Request) -> web.Response:
     return web.json_response(await in_session(request, work), dumps=dumps)
 
 
-def _required_note(body: dict, what: str) -> str:
-    note = body.get("note")
-    if not isinstance(note, str) or not note.strip():
-        raise error(400, f"'note' ({what}) is required")
-    return note
-
-
 async def post_note(request: web.Request) -> web.Response:
     member = await _staff(request, "agent")
-    note = _required_note(await _json_body(request), "a non-empty string")
+    note = text_field(await json_body(request), "note", "a non-empty string")
     number = request.match_info["number"]
 
     def work(session: Session) -> dict:
@@ -181,7 +161,7 @@ async def post_note(request: web.Request) -> web.Response:
 
 async def post_extension(request: web.Request) -> web.Response:
     member = await _staff(request, "agent")
-    note = _required_note(await _json_body(request), "the reason for the extension")
+    note = text_field(await json_body(request), "note", "the reason for the extension")
     number = request.match_info["number"]
 
     def work(session: Session) -> dict:
@@ -200,7 +180,10 @@ async def create_ticket(request: web.Request) -> web.Response:
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key or len(key) > 100:
         raise error(400, "an Idempotency-Key header (1-100 characters) is required")
-    body, url = await _json_body(request), db_url(request.app)
+    body, url = await json_body(request), db_url(request.app)
+    for name in body:
+        if name in types.COLUMNS or name == "type":
+            text_field(body, name)
     try:  # the conversation's rules; some look the department or dataset up in the catalogue
         ticket_type, fields = await in_thread(types.from_api, body, url)
     except Invalid as exc:
@@ -209,7 +192,15 @@ async def create_ticket(request: web.Request) -> web.Response:
         receipt = await in_thread(service.submit, url, ticket_type.name, "api", f"api:{key}", fields)
     except OperationalError:
         raise error(503, "database busy, retry with the same Idempotency-Key") from None
-    view = await in_session(request, lambda s: service.staff_view(service.get(s, receipt.number)))
+
+    def work(session: Session) -> dict:
+        ticket = service.get(session, receipt.number)
+        if not receipt.created and not service.same_request(ticket, ticket_type.name, fields):
+            raise error(409, f"Idempotency-Key {key!r} was already used for ticket {ticket.number} with a different "
+                             "body; use a new key for a new ticket")
+        return service.staff_view(ticket)
+
+    view = await in_session(request, work)
     return web.json_response(view, status=201 if receipt.created else 200, dumps=dumps)
 
 
@@ -227,13 +218,17 @@ async def public_status(request: web.Request) -> web.Response:
     tail = request.query.get("phone_tail", "")
     if not (len(tail) == 4 and tail.isdigit()):
         raise error(400, "phone_tail (the last 4 digits of the contact phone) is required")
-    number = request.match_info["number"]
+    number, client, limits = request.match_info["number"], client_address(request), request.app[LIMITS]
 
     def work(session: Session) -> dict | None:
-        ticket = service.lookup_public(session, number, tail)
+        ticket = lookup.check(session, number, tail, client, limits)
         return service.public_view(ticket) if ticket is not None else None
 
-    view = await in_session(request, work)
+    try:
+        view = await in_session(request, work)
+    except lookup.Limited as exc:
+        raise error(429, "too many status lookups; try again later", {"Retry-After": str(exc.retry_after)},
+                    message=exc.message, retry_after=exc.retry_after) from None
     if view is None:  # unknown number and wrong tail look the same
         return web.json_response(NOT_FOUND, status=404)
     return web.json_response(view, dumps=dumps)
@@ -257,6 +252,7 @@ async def _seed_dev_token(app: web.Application) -> None:
 
 
 def setup_routes(app: web.Application) -> None:
+    app[LIMITS] = lookup.Limits()  # failed status lookups of this process
     app.on_startup.append(_seed_dev_token)
     router = app.router
     router.add_get("/api/tickets", list_tickets)

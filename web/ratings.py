@@ -14,12 +14,15 @@ from aiohttp import web
 from sqlalchemy import Column, DateTime, Integer, String, select
 from sqlalchemy.orm import Session
 
+import settings
 from database import Base
+from tickets.lookup import RateLimit
 from tickets.models import utcnow
-from web.common import error, in_session
+from web.common import client_address, error, in_session, json_body, text_field
 
 VALUES = {"satisfied": "满意", "unsatisfied": "不满意"}
 MOMENTS = {"answer": "答复后", "conversation": "对话结束"}
+LIMIT = web.AppKey("ratings_limit", RateLimit)
 
 
 class Rating(Base):
@@ -62,11 +65,13 @@ def summary(session: Session, since: datetime) -> dict:
 
 
 async def post_rating(request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise error(400, "the body must be a JSON object") from None
-    value, moment = (body.get("value"), body.get("moment")) if isinstance(body, dict) else (None, None)
+    """Public, so limited like every body (`json_body`) and per client address (RATINGS_PER_CLIENT_HOUR)."""
+    wait = request.app[LIMIT].take(client_address(request), settings.get().ratings_per_client_hour, 3600)
+    if wait:
+        raise error(429, "too many ratings from this address; try again later", {"Retry-After": str(int(wait) + 1)},
+                    message="评价提交过于频繁，请稍后再试。")
+    body = await json_body(request)
+    value, moment = text_field(body, "value"), text_field(body, "moment")
     if value not in VALUES or moment not in MOMENTS:
         raise error(400, f"value must be one of {', '.join(VALUES)} and moment one of {', '.join(MOMENTS)}")
     await in_session(request, lambda s: record(s, value, moment))
@@ -74,4 +79,5 @@ async def post_rating(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
+    app[LIMIT] = RateLimit()
     app.router.add_post("/api/ratings", post_rating)

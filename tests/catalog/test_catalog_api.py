@@ -48,6 +48,8 @@ def test_empty_query_lists_everything_with_filters(call):
     status, body = call("/api/datasets")
     assert status == 200 and body["count"] == 1139 and len(body["results"]) == 10
     status, body = call("/api/datasets", district="花溪区", has_api="false", rows="1000")
+    assert status == 400 and body["parameter"] == "rows" and "at most 100" in body["error"]  # refused, not cut
+    status, body = call("/api/datasets", district="花溪区", has_api="false", rows="100")
     assert status == 200 and body["rows"] == 100
     assert body["count"] == len(body["results"]) and {r["district"] for r in body["results"]} == {"花溪区"}
     status, body = call("/api/datasets", department="市交委", sort="updated", page="2", rows="5")
