@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pytest
 
@@ -49,7 +51,7 @@ def test_deterministic_and_independent_of_batching(embedder):
 
 
 def test_query_vectors_are_cached_per_text(embedder):
-    text = "哪里能查到加油站的位置"
+    text = f"哪里能查到加油站的位置 {uuid.uuid4().hex}"  # never asked before in this process
     before = embedder.query_vector.cache_info()
     vector = embedder.query_vector(text)
     again = embedder.query_vector(text)

@@ -47,7 +47,8 @@ def test_rasa_process_killed_mid_form_conversation_continues_on_another(prod):
     prod.say(sender, "我要申请数据")
     messages, first = prod.say(sender, NEED)
     assert "用途" in texts(messages)
-    os.kill(prod.pids()[first], signal.SIGKILL)
+    killed = prod.pids()[first]
+    os.kill(killed, signal.SIGKILL)
     messages, second = prod.say(sender, "用于交通出行研究，写一篇论文")  # haproxy re-dispatches the refused connection
     assert second and second != first
     assert texts(messages) and "用途" not in texts(messages)  # the form moved on to the next slot
@@ -59,6 +60,8 @@ def test_rasa_process_killed_mid_form_conversation_continues_on_another(prod):
     with session_scope(prod.db_url) as session:
         ticket = session.execute(select(Ticket).where(Ticket.number == number)).scalar_one()
         assert "共享单车" in ticket.requested_data and ticket.applicant_name == "张伟"
+    # the supervisor starts the killed process again and haproxy puts it back in the ring (later tests need both)
+    prod.wait_restarted(first, killed, lambda: prod_servers.haproxy_all_up(prod.conf), timeout=600)
 
 
 def test_postgres_restart_services_recover_without_restarting(prod):

@@ -36,3 +36,8 @@ def catalog_db_url(tmp_path_factory) -> str:
 def session(db_url):
     with session_scope(db_url) as s:
         yield s
+
+
+def action_names(domain: dict) -> set[str]:
+    """The actions a domain declares: a name, or {name: {send_domain: true}} (selective domain)."""
+    return {a if isinstance(a, str) else next(iter(a)) for a in domain["actions"]}

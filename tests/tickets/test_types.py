@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import settings
 from actions import ticket_forms
+from tests.tickets.conftest import action_names
 from tickets import fields, numbering, types, workdays
 from tickets.fields import Invalid
 
@@ -38,7 +39,7 @@ def test_every_type_is_declared_everywhere_it_is_used(t):
     assert bool(workdays.deadline(t.name).extension_working_days) == t.extension
     form = DOMAIN["forms"][t.form]["required_slots"]
     assert form == [*(f.slot for f in t.fields), "confirm_submit"]
-    assert {f"validate_{t.form}", f"action_submit_{t.name}"} <= set(DOMAIN["actions"])
+    assert {f"validate_{t.form}", f"action_submit_{t.name}"} <= action_names(DOMAIN)
     for field in t.fields:
         assert field.slot in DOMAIN["slots"] and f"utter_invalid_{field.slot}" in DOMAIN["responses"], field.slot
         assert field.column in types.COLUMNS
