@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.constants import ACTIVE_LOOP
+from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -47,6 +48,25 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(item) for item in value]
     return value
+
+
+def form_run_start(tracker: DialogueStateTracker) -> float | None:
+    """When the turn began that started the forms which just ended: the timestamp of the user message before
+    the latest activation that followed a stretch with no form. A turn is stored at its end, raw when a form is
+    active then, so the message that started a form ("我要申请公交数据，手机139…") was stored raw with it; every
+    event before that turn was stored with no form active, i.e. masked already. A form's end thus masks only its
+    own turns (the cost stays the form's length, not the conversation's). None when the tracker shows no form
+    activation (mask everything)."""
+    start, active, last_user = None, False, None
+    for event in tracker.events:
+        if event.type_name == UserUttered.type_name:
+            last_user = event.timestamp
+        elif event.type_name == ACTIVE_LOOP:
+            now_active = bool(getattr(event, "name", None))
+            if now_active and not active:
+                start = last_user if last_user is not None else event.timestamp
+            active = now_active
+    return start
 
 
 @dataclass(frozen=True)
@@ -83,14 +103,17 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
                 ))
             if no_form and any(event.type_name == ACTIVE_LOOP for event in events):
                 session.flush()
-                self._redact_conversations(session, [tracker.sender_id])
+                self._redact_conversations(session, [tracker.sender_id], since=form_run_start(tracker))
             session.commit()
 
-    def _redact_conversations(self, session: Any, sender_ids: Iterable[str]) -> int:
-        """Mask the phones in every stored event of these conversations; the number of events changed."""
+    def _redact_conversations(self, session: Any, sender_ids: Iterable[str], since: float | None = None) -> int:
+        """Mask the phones in the stored events of these conversations (those stored at or after `since`, when
+        given); the number of events changed."""
         changed, ids = 0, list(sender_ids)
         for start in range(0, len(ids), BATCH):
             rows = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id.in_(ids[start:start + BATCH]))
+            if since is not None:
+                rows = rows.filter(self.SQLEvent.timestamp >= since)
             for row in rows.yield_per(1000):
                 masked = json.dumps(redact(json.loads(row.data)))
                 if masked != row.data:

@@ -83,6 +83,27 @@ def test_phones_stay_while_the_form_runs_and_go_when_it_is_submitted(tmp_path):
     assert MASKED in final and "\\u516c\\u4ea4" in final  # the rest of the text is kept
 
 
+def test_a_form_started_by_a_message_with_a_phone_ends_masked_and_masks_only_its_own_turns(tmp_path, monkeypatch):
+    store = store_at(tmp_path / "tracker.db")
+    chat = [[user("你好", "greet"), BotUttered("您好"), ActionExecuted("action_listen")] for _ in range(5)]
+    first = user(f"我要投诉，手机{PHONE}", "file_complaint")  # the phone arrives with the form's first turn
+    turns = form_turns("caller", finish=True)
+    turns[0][0] = first  # (events are built in conversation order: timestamps grow as in Rasa)
+    touched = []
+    redact_rows = PrivacySQLTrackerStore._redact_conversations
+
+    def counting(self, session, sender_ids, since=None):  # noqa: ANN001, ANN202
+        before = session.query(self.SQLEvent).filter(self.SQLEvent.timestamp >= (since or 0)).count()
+        touched.append(before)
+        return redact_rows(self, session, sender_ids, since)
+
+    monkeypatch.setattr(PrivacySQLTrackerStore, "_redact_conversations", counting)
+    final = play(store, "caller", chat + turns)[-1]
+    assert PHONE not in final and MASKED in final
+    total = len(final.splitlines())
+    assert touched and touched[-1] == total - 5 * 3  # the five greetings before the form were not read again
+
+
 def test_the_form_reads_its_phone_back_from_the_store_while_active(tmp_path):
     store = store_at(tmp_path / "tracker.db")
     play(store, "mid-form", form_turns("mid-form", finish=False))
