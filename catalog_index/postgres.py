@@ -23,7 +23,7 @@ from sqlalchemy import JSON, Boolean
 from sqlalchemy.orm import Session
 
 from catalog_index.models import Dataset
-from catalog_index.query import Clause, Match
+from catalog_index.query import Clause, Match, match_list
 
 # Rows "as stored" look as SQLite's raw cursor gives them: JSON as its text, booleans as 0/1 (psycopg2 would
 # decode JSON to lists and give bools).
@@ -77,10 +77,7 @@ class Postgres:
     def match(self, match: Match) -> np.ndarray:
         params: list[str] = []
         where = " AND ".join(clause_sql(clause, params) for clause in match)
-        found = self._one(f"SELECT string_agg(rowid::text, ',') FROM search_docs WHERE {where}", params)
-        if not found:
-            return np.zeros(0, dtype=np.int64)
-        return np.sort(np.fromstring(found, dtype=np.int64, sep=","), kind="stable")
+        return match_list(self._one(f"SELECT string_agg(rowid::text, ',') FROM search_docs WHERE {where}", params))
 
     def document_frequencies(self) -> dict[str, int]:
         cursor = self._cursor()

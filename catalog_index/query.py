@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
+
 from catalog_index.analysis import Analyzer, is_cjk, pinyin_key
 from catalog_index.departments import DepartmentRef
 from catalog_index.filters import read_text
@@ -46,6 +48,14 @@ class Clause:
 
 
 Match = tuple[Clause, ...]  # a dataset matches when it satisfies every clause
+
+
+def match_list(joined: str | None) -> np.ndarray:
+    """A backend's match list from the database's comma-joined rowids (one string is far cheaper to fetch than a
+    row per match): sorted int64 rowids, empty for no match."""
+    if not joined:
+        return np.zeros(0, dtype=np.int64)
+    return np.sort(np.fromstring(joined, dtype=np.int64, sep=","), kind="stable")
 
 
 @dataclass(frozen=True)
