@@ -15,7 +15,7 @@ MODEL := models/desk.tar.gz
 CATALOG := data/catalog/departments.jsonl data/catalog/guiyang_catalog.jsonl
 RESULTS := var/results
 
-.PHONY: help setup venv web-assets browser db train run run-prod prod-install test lint validate pytest pytest-postgres test-stories nlu-gate eval-nlu eval-search eval-entities bench load bench-1m search-vocab wechat-redeliver soak retention clean lock
+.PHONY: help setup venv web-assets browser db train run run-prod prod-install test lint validate pytest pytest-postgres test-stories nlu-gate eval-nlu eval-nlu-dense eval-search eval-entities bench load bench-1m search-vocab wechat-redeliver soak retention clean lock
 
 help:
 	@echo "make run          set up, load the catalogue, train if needed, start all services"
@@ -25,6 +25,7 @@ help:
 	@echo "make load         conversations per second beside a stock rasa init bot (table)"
 	@echo "make eval-search  search quality (nDCG@10, MRR, recall@10) against two baselines"
 	@echo "make eval-nlu     NLU 5-fold cross-validation and held-out score"
+	@echo "make eval-nlu-dense  NLU with and without dense sentence features (docs/nlu.md)"
 	@echo "make eval-entities  spaCy EntityRuler vs Rasa lookup tables on the held-out set"
 	@echo "make clean        remove the venv, models and var/"
 
@@ -107,6 +108,10 @@ eval-nlu: train
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu-blind
 	$(RASA) test nlu --model $(MODEL) --domain domain --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu
+
+# Two NLU-only models on a snapshot of the data, with and without bot.dense_featurizer, both held-out sets.
+eval-nlu-dense: venv
+	$(PY) -m ops.nlu_compare --out $(RESULTS)/nlu-dense
 
 eval-search: venv
 	$(PY) -m benchmarks.search_eval
