@@ -2,8 +2,9 @@
 
     python -m benchmarks.search_eval [--queries FILE ...] [--db URL] [--show-worst N]
 
-Query sets (each printed as its own table, in one run): the development set benchmarks/search_queries.yml (the
-one tuned on) and the blind set tests/data/blind/search_queries_blind.yml (never tuned on, never read by the
+Query sets (each printed as its own table, in one run): the development sets benchmarks/search_queries.yml (the
+first one, written in the training style) and benchmarks/search_queries_dev2.yml (written blind from the catalogue
+and the grading rules; both tuned on) and the blind set tests/data/blind/search_queries_blind.yml (never tuned on, never read by the
 people tuning: only its numbers are looked at).
 
 Systems, all run in this process on the same catalogue (by default the sample, loaded into a temporary
@@ -39,6 +40,7 @@ from catalog_index.search import search
 from database import migrate, session_scope
 
 QUERIES = [Path(__file__).resolve().parent / "search_queries.yml",
+           Path(__file__).resolve().parent / "search_queries_dev2.yml",
            settings.ROOT / "tests" / "data" / "blind" / "search_queries_blind.yml"]
 SAMPLE = [settings.ROOT / "data" / "catalog" / "departments.jsonl",
           settings.ROOT / "data" / "catalog" / "guiyang_catalog.jsonl"]
@@ -143,12 +145,14 @@ def print_table(report: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--queries", type=Path, nargs="+", default=QUERIES)
+    parser.add_argument("--queries", type=Path, nargs="+", default=QUERIES,
+                        help="query files (default: both development sets, then the blind set)")
     parser.add_argument("--db", help="evaluate on this database instead of a fresh copy of the sample")
     parser.add_argument("--show-worst", type=int, default=0, metavar="N")
     args = parser.parse_args()
+    queries = [path.resolve() for path in args.queries]
     if args.db:
-        for path in args.queries:
+        for path in queries:
             evaluate(args.db, path, args.show_worst)
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +161,7 @@ def main() -> None:
         report = load_files(SAMPLE, url, progress=False)
         if report.errors:
             raise SystemExit("\n".join(report.errors))
-        for path in args.queries:
+        for path in queries:
             evaluate(url, path, args.show_worst)
 
 

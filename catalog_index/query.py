@@ -7,7 +7,8 @@
 3. `groups()`: each remaining word becomes a *group* of alternatives: the word itself, its most probable split
    into smaller dictionary words (AND), its synonyms and those of the words inside it (data/search/synonyms.txt),
    and for words the catalogue does not contain the pinyin key of the word or of its two-character windows
-   (typos and homophones: 医苗 → 疫苗, 献雪点 → 献血).  A group's `clause` is what the backend matches
+   (typos and homophones: 医苗 → 疫苗, 献雪点 → 献血); a Latin word the catalogue lacks is tried as typed pinyin
+   (gongjiao xianlu → 公交线路, jia you zhan → 加油站).  A group's `clause` is what the backend matches
    (`catalog_index.backend`); its `options`, `literal` and `weight` are what the snapshot ranks with.
 
 The catalogue enters only through `Statistics` (document frequencies, from the snapshot).
@@ -116,16 +117,26 @@ def groups(analyzer: Analyzer, query_words: list[str], stats: Statistics) -> lis
                     options.append(parts)
                     highlight += parts
                     best_df = best_df or min(df(p) for p in parts)
-        sounds, sounds_df = _sounds(word, df) if not options else ((), 0)
+        # A Latin word's document frequency may come from the pinyin field alone: it is matched there too.
+        sounds, sounds_df = _sounds(word, df) if not options or _is_pinyin(word) else ((), 0)
         weight = idf(best_df or sounds_df, stats.documents) * (SINGLE_CHAR_WEIGHT if len(word) == 1 else 1.0)
         clause = Clause(tuple(options), sounds) if options or sounds else None
         out.append(Group(word, clause, weight, tuple(highlight), tuple(options), literal))
     return out
 
 
+def _is_pinyin(word: str) -> bool:
+    """A Latin word that may be typed pinyin (gongjiao, jia): letters only.  Alone it is looked up only from four
+    letters on (pinyin keys are of two-character words; shorter words are abbreviations: gdp, cpi, api)."""
+    return word.isascii() and word.isalpha()
+
+
 def _sounds(word: str, df) -> tuple[tuple[str, ...], int]:  # noqa: ANN001
-    """Pinyin keys for an unknown word, and their document frequency: the word's pinyin, else the pinyin of
-    its two-character windows that the catalogue has (献雪点 → xianxue, from 献血)."""
+    """Pinyin keys for an unknown word, and their document frequency: a Latin word as typed pinyin (gongjiao →
+    公交), a Chinese word's pinyin, else the pinyin of its two-character windows that the catalogue has (献雪点 →
+    xianxue, from 献血)."""
+    if _is_pinyin(word):
+        return ((word,), df(word)) if len(word) >= 4 and df(word) else ((), 0)
     if not is_cjk(word) or len(word) < 2:
         return (), 0
     key = pinyin_key(word)
@@ -137,12 +148,18 @@ def _sounds(word: str, df) -> tuple[tuple[str, ...], int]:  # noqa: ANN001
 
 def _merge_typos(query_words: list[str], df) -> list[str]:  # noqa: ANN001
     """Join a single Chinese character to its neighbour when the pair is unknown but sounds like a catalogue
-    word (幼儿 + 圆 → 幼儿圆, found through the pinyin of 幼儿园)."""
+    word (幼儿 + 圆 → 幼儿圆, found through the pinyin of 幼儿园), and pinyin typed syllable by syllable when the
+    joined syllables are a catalogue word's pinyin (jia you zhan → jiayouzhan, 加油站)."""
     out: list[str] = []
     for word in query_words:
         if out and is_cjk(word) and is_cjk(out[-1]) and (len(word) == 1 or len(out[-1]) == 1):
             merged = out[-1] + word
             if not df(merged) and df(pinyin_key(merged)):
+                out[-1] = merged
+                continue
+        if out and _is_pinyin(word) and _is_pinyin(out[-1]) and not df(word):
+            merged = out[-1] + word
+            if df(merged):
                 out[-1] = merged
                 continue
         out.append(word)

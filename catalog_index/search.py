@@ -276,8 +276,6 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
         matches, query_groups = _run(run, analyzer, rest, explicit, False)
         matched = run.passing(matches.match, matches.filters) if matches else np.zeros(0, dtype=np.int64)
         applied = {}
-    ranked = sort == "relevance" and matches is not None and matches.match is not None
-    scores = snap.scores(matched, matches.groups) if ranked else None
     phrase = "".join(words(analyzer, rest))
     full = normalize(q).replace(" ", "")
     terms = [t for g in query_groups for t in g.highlight]
@@ -289,6 +287,8 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
         keep = keep & ~run.mask({"open_type": CLOSED})
         scope += (("open_type", "not " + CLOSED),)
         matched = matched[keep[matched]]
+    ranked = sort == "relevance" and matches is not None and matches.match is not None
+    scores = snap.scores(matched, matches.groups) if ranked else None
     listing = sort == "relevance" and matches is not None and matches.match is None and "department" in used
     dense = None if listing else _dense(run, q, query_groups, (keep, scope), sort, retrieval)
     if listing:  # "住建局有哪些数据": the department's datasets, most central first

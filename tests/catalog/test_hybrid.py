@@ -109,3 +109,11 @@ def test_open_wording_leaves_out_datasets_that_are_not_open(session):
     assert closed, "the sample has closed datasets of the traffic police"
     assert opened.count == everything.count - len(closed)
     assert all(r["open_type"] != "不予开放" for r in opened.results)
+
+
+def test_open_wording_with_a_topic_ranks_the_open_matches(session):
+    # 公开 with words to match: the matches are ranked after the closed ones are left out
+    everything = search(session, "违法信息", rows=100)
+    assert any(r["open_type"] == "不予开放" for r in everything.results)
+    opened = search(session, "公开的违法信息", rows=100)
+    assert opened.count and all(r["open_type"] != "不予开放" for r in opened.results)
