@@ -133,8 +133,8 @@ def _is_pinyin(word: str) -> bool:
 
 def _sounds(word: str, df) -> tuple[tuple[str, ...], int]:  # noqa: ANN001
     """Pinyin keys for an unknown word, and their document frequency: a Latin word as typed pinyin (gongjiao →
-    公交), a Chinese word's pinyin, else the pinyin of its two-character windows that the catalogue has (献雪点 →
-    xianxue, from 献血)."""
+    公交), a Chinese word's pinyin, else the pinyin of its two-character windows that sound like (but are not)
+    a catalogue word (献雪点 → xianxue, from 献血)."""
     if _is_pinyin(word):
         return ((word,), df(word)) if len(word) >= 4 and df(word) else ((), 0)
     if not is_cjk(word) or len(word) < 2:
@@ -142,7 +142,10 @@ def _sounds(word: str, df) -> tuple[tuple[str, ...], int]:  # noqa: ANN001
     key = pinyin_key(word)
     if df(key):
         return (key,), df(key)
-    known = tuple(k for k in (pinyin_key(word[i:i + 2]) for i in range(len(word) - 1)) if df(k))
+    # Only windows the catalogue lacks as written can be typos (献雪 → 献血); a window it has (城市 in 城市雕塑)
+    # is a real word whose sound says nothing about the rest of the unknown word.
+    windows = (word[i:i + 2] for i in range(len(word) - 1))
+    known = tuple(k for k in (pinyin_key(w) for w in windows if not df(w)) if df(k))
     return (known, min(df(k) for k in known)) if known else ((), 0)
 
 
