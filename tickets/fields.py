@@ -211,3 +211,30 @@ COMPLAINT_CATEGORY = Field("complaint_category", "category", "问题类别", _ch
 COMPLAINT_DEPARTMENT = replace(DEPARTMENT, slot="complaint_department", label="涉及部门")
 COMPLAINT_DESCRIPTION = Field("complaint_description", "description", "问题描述",
                               free_text(10, 2000, "what happened"), re.compile(r"描述|内容|经过|情况|发生"), 7)
+
+
+# -- the callback request (回电预约, 转人工) -----------------------------------------------------------------------
+NO_NAME = "不方便透露"
+NO_NAME_WORDS = re.compile(r"^(不方便|不想|不愿意?|不用|不必|不需要|跳过|匿名|保密|不说|不留|不告诉|skip)")
+
+
+def contact_name(text: str, ctx: Context) -> str:
+    """How staff should address the caller ("王女士"), or NO_NAME: the name is optional."""
+    if text == NO_NAME or NO_NAME_WORDS.match(text):
+        return NO_NAME
+    masked = mask_text(text)
+    if _words(masked) < 1 or len(masked) > 30 or find_phone(text):
+        raise Invalid("must be how to address the caller (at most 30 characters), or skipped")
+    return masked
+
+
+def shown_name(value: Any) -> str:
+    return "未提供" if not value or value == NO_NAME else str(value)
+
+
+CONTACT_NAME = Field("contact_name", "contact_name", "称呼", contact_name, re.compile(r"称呼|姓名|名字|怎么叫"), 10,
+                     required=False, store=lambda v: {"contact_name": None if v == NO_NAME else v})
+BEST_TIME = Field("best_time", "best_time", "方便接听的时间", free_text(2, 100, "when to call"),
+                  re.compile(r"时间|时段|几点|什么时候|上午|下午|晚上"), 11)
+CALLBACK_QUESTION = Field("callback_question", "question", "咨询的问题", free_text(4, 1000, "what the call is about"),
+                          re.compile(r"问题|事情|内容|咨询|什么事"), 12)

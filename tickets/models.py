@@ -1,4 +1,4 @@
-"""Ticket tables on the shared `Base` (Alembic revision 0002_tickets).
+"""Ticket tables on the shared `Base` (Alembic revisions 0002_tickets, 0009_callback).
 
 Field names borrow from Open311 GeoReport v2 (status, agency_responsible, requested/expected datetimes) and
 ckanext-datarequests (accepted dataset, close time, closing circumstance).  `SearchMiss` holds searches that
@@ -41,6 +41,10 @@ class Ticket(Base):
     # complaint
     category = Column(String(16), nullable=True)
     description = Column(Text, nullable=True)
+    # callback request (回电预约): how to address the caller, when to call, what it is about
+    contact_name = Column(String(100), nullable=True)
+    best_time = Column(String(200), nullable=True)
+    question = Column(Text, nullable=True)
     # contact (personal data: never in logs, exports or reports; replies show it masked)
     phone = Column(String(32), nullable=True)
     email = Column(String(200), nullable=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -145,9 +145,24 @@ def is_overdue(ticket: Ticket, today: date | None = None) -> bool:
             and ticket.due_date < (today or china_today()))
 
 
+# How the staff list may be ordered: `key` ascending, `-key` descending (GET /api/tickets?sort=-due_date).  Status
+# follows the workflow (transitions.STATUSES); tickets without a due date come last either way; ties: newest first.
+SORT_KEYS = {
+    "created_at": Ticket.created_at, "updated_at": Ticket.updated_at, "due_date": Ticket.due_date,
+    "due_at": Ticket.due_date,  # alias of due_date
+    "status": case({s: i for i, s in enumerate(transitions.STATUSES)}, value=Ticket.status),
+    "type": Ticket.type, "department": Ticket.department, "number": Ticket.number,
+}
+SORTS = tuple(f"{sign}{key}" for key in SORT_KEYS for sign in ("", "-"))
+DEFAULT_SORT = "-created_at"
+
+
 def list_tickets(session: Session, *, type: str | None = None, status: str | None = None,
                  department: str | None = None, overdue: bool | None = None, page: int = 1,
-                 per_page: int = 20, today: date | None = None) -> tuple[list[Ticket], int]:
+                 per_page: int = 20, today: date | None = None, sort: str = DEFAULT_SORT) -> tuple[list[Ticket], int]:
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+    column = SORT_KEYS[sort.lstrip("-")]
     query = select(Ticket)
     if type:
         query = query.where(Ticket.type == type)
@@ -160,7 +175,8 @@ def list_tickets(session: Session, *, type: str | None = None, status: str | Non
         late = Ticket.status.in_(transitions.OPEN_STATUSES) & (Ticket.due_date < today)
         query = query.where(late if overdue else ~late)
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    rows = session.execute(query.order_by(column.is_(None), column.desc() if sort.startswith("-") else column.asc(),
+                                          Ticket.id.desc())
                            .offset((page - 1) * per_page).limit(per_page)).scalars().all()
     return list(rows), total
 
@@ -204,6 +220,8 @@ def staff_view(ticket: Ticket, reveal_contact: bool = False) -> dict:
         requested_data=ticket.requested_data, purpose=ticket.purpose, applicant_type=ticket.applicant_type,
         applicant_name=ticket.applicant_name, category=ticket.category,
         description=ticket.description if reveal_contact else mask_text(ticket.description or "") or None,
+        contact_name=ticket.contact_name, best_time=ticket.best_time,
+        question=ticket.question if reveal_contact else mask_text(ticket.question or "") or None,
         anonymous=ticket.anonymous, phone=ticket.phone if reveal_contact else mask_phone(ticket.phone),
         email=ticket.email if reveal_contact else (_mask_email(ticket.email) if ticket.email else None),
         overdue=is_overdue(ticket), resolution=ticket.resolution, closed_at=_iso(ticket.closed_at),

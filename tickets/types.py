@@ -2,8 +2,9 @@
 confirmation summaries and the texts that list the types are all made from `TYPES`.
 
 Adding a type: one `TicketType` here (with its fields from tickets/fields.py, or new ones there), its deadline in
-tickets/deadlines.yml, and its conversation in the data: the form, its slots and questions (domain/tickets.yml),
-the intent that starts it (data/nlu) and the rules that start, finish and cancel it (data/rules/tickets.yml).
+tickets/deadlines.yml, a migration for new columns (tickets/models.py), and its conversation in the data: the form,
+its slots and questions (domain/tickets.yml, or a capability's own file such as domain/handoff.yml), the intent that
+starts it (data/nlu) and the rules that start, finish and cancel it (data/rules/).
 The validation action `validate_<form>` and the submit action `action_submit_<name>` are made from the entry.
 """
 
@@ -89,7 +90,16 @@ COMPLAINT = TicketType(
     deadline="complaint", extension=False, anonymous=True,
 )
 
-TYPES: dict[str, TicketType] = {t.name: t for t in (DATA_REQUEST, COMPLAINT)}
+CALLBACK = TicketType(  # 转人工 → 预约回电 (actions/handoff.py; its form and texts in domain/handoff.yml)
+    name="callback", prefix="HD", label="回电预约", form="callback_form",
+    fields=(f.CONTACT_NAME, f.PHONE, f.BEST_TIME, f.CALLBACK_QUESTION),
+    summary=(("称呼", lambda a: f.shown_name(a.get("contact_name"))),
+             ("回电号码", lambda a: f.shown_phone(a.get("phone"))),
+             ("方便接听的时间", _slot("best_time")), ("咨询的问题", _slot("callback_question"))),
+    deadline="callback", extension=False,
+)
+
+TYPES: dict[str, TicketType] = {t.name: t for t in (DATA_REQUEST, COMPLAINT, CALLBACK)}
 NAMES = tuple(TYPES)
 COLUMNS = tuple(dict.fromkeys(column for t in TYPES.values() for field in (*t.extra, *t.fields)
                               for column in field.columns(f.ANONYMOUS)))  # every column a ticket type fills

@@ -1,7 +1,8 @@
 """What the staff pages need beyond the ticket API: Chinese labels, the ticket CSV in Chinese and the demand dashboard.
 
 - `GET /api/desk/meta`: statuses and their labels, the transitions allowed from each, which notes the citizen sees,
-  the ticket types (label, whether the due date may be extended), channels, actors, closing resolutions.  No
+  the ticket types (label, whether the due date may be extended, their fields' columns and Chinese labels from
+  tickets/types.py), channels, actors, closing resolutions.  No
   personal data, so no token.
 - `GET /api/desk/tickets.csv`: the staff API's ticket export (`service.export_csv`, no personal data) with Chinese
   headers and labels and times in Beijing time (staff token).
@@ -33,6 +34,7 @@ ACTOR_LABELS = {"applicant": "市民", "system": "系统"}
 EVENT_LABELS = {"status": "状态变更", "note": "内部备注", "extension": "延期", "contact_viewed": "查看联系方式"}
 # a note on a move to these statuses is the reply the citizen sees in the public status lookup
 PUBLIC_NOTE_STATUSES = ("answered", "closed", "rejected")
+CONTACT_COLUMNS = ("phone",)  # shown by the page itself: masked, with the audited 查看联系方式 button
 EXPORT_HEADERS = {
     "number": "工单号", "type": "类型", "status": "状态", "channel": "渠道", "department": "部门",
     "dataset_id": "数据集编号", "requested_data": "申请数据", "applicant_type": "申请人类型", "category": "问题类别",
@@ -56,7 +58,9 @@ def meta() -> dict:
         "statuses": [{"name": s, "label": transitions.LABELS[s], "open": s in transitions.OPEN_STATUSES,
                       "allowed": list(transitions.ALLOWED[s]), "note_required": s in transitions.NOTE_REQUIRED,
                       "note_public": s in PUBLIC_NOTE_STATUSES} for s in transitions.STATUSES],
-        "types": [{"name": t.name, "label": t.label, "extension": t.extension, "anonymous": t.anonymous}
+        "types": [{"name": t.name, "label": t.label, "extension": t.extension, "anonymous": t.anonymous,
+                   "fields": [{"column": f.column, "label": f.label} for f in (*t.extra, *t.fields)
+                              if f.column not in CONTACT_COLUMNS]}
                   for t in types.TYPES.values()],
         "channels": {c: CHANNEL_LABELS.get(c, c) for c in CHANNELS},
         "actors": ACTOR_LABELS,

@@ -1,5 +1,8 @@
 """Ticket API: the staff desk (token-protected), the public status lookup and the demand report.
 
+`GET /api/tickets` (and both CSV exports) take the filters type, status, department, overdue and
+`sort=<key>|-<key>` with a key of `tickets.service.SORT_KEYS` (created_at, due_date, status …; default -created_at).
+
 Staff authenticate with `Authorization: Bearer <token>` (tokens from `python -m tickets token create`, stored
 hashed; `STAFF_API_TOKEN` seeds a development token at start-up).  No token or an unknown/revoked one → 401;
 a `reader` token on a write → 403.  Errors are JSON `{"error": "..."}` with a precise message.
@@ -70,8 +73,12 @@ def _filters(request: web.Request) -> dict[str, Any]:
         raise error(400, f"type must be one of {', '.join(types.NAMES)}")
     if status and status not in transitions.STATUSES:
         raise error(400, f"status must be one of {', '.join(transitions.STATUSES)}")
+    sort = request.query.get("sort") or service.DEFAULT_SORT
+    if sort not in service.SORTS:
+        raise error(400, f"sort must be one of {', '.join(service.SORTS)} (a leading '-' sorts descending), "
+                         f"got {sort!r}", allowed=list(service.SORTS))
     return {"type": ticket_type, "status": status, "department": request.query.get("department") or None,
-            "overdue": _bool_param(request, "overdue")}
+            "overdue": _bool_param(request, "overdue"), "sort": sort}
 
 
 def _ticket_or_404(session: Session, number: str) -> Any:

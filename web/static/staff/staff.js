@@ -3,18 +3,13 @@
  * the ticket workbench (/api/tickets…) and the demand dashboard (/api/reports/dashboard).
  * Labels, allowed transitions, which notes the citizen sees and which ticket types may be
  * extended come from /api/desk/meta, so the page offers only what the API will accept.
- * Every time is shown in Beijing time; every error in Chinese.
+ * Every time is shown in Beijing time; every error in Chinese.  The list is sorted and paged by the API.
  */
 (function () {
   "use strict";
 
   var $ = function (id) { return document.getElementById(id); };
   var state = { page: 1, perPage: 100, total: 0, items: [], meta: null, current: null };
-  var FIELD_LABELS = {
-    requested_data: "申请数据", dataset_id: "数据集编号", purpose: "用途", applicant_type: "申请人类型",
-    applicant_name: "申请人", category: "问题类别", description: "问题描述", contact_name: "称呼",
-    best_time: "方便接听的时间", question: "问题", department: "部门", email: "电子邮箱"
-  };
   var BEIJING = new Intl.DateTimeFormat("zh-CN", {
     timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", hour12: false
@@ -87,21 +82,12 @@
   // ---- the ticket list ----
   function query(page, perPage) {
     var q = new URLSearchParams({ page: page, per_page: perPage });
-    ["type", "status", "department"].forEach(function (id) { if ($(id).value.trim()) q.set(id, $(id).value.trim()); });
+    ["type", "status", "department", "sort"].forEach(function (id) { if ($(id).value.trim()) q.set(id, $(id).value.trim()); });
     if ($("overdue").checked) q.set("overdue", "true");
     return q;
   }
-  var SORTS = {
-    created: function (a, b) { return a.created_at < b.created_at ? 1 : -1; },
-    due: function (a, b) { return (a.due_date || "9999") < (b.due_date || "9999") ? -1 : 1; },
-    due_desc: function (a, b) { return (a.due_date || "") < (b.due_date || "") ? 1 : -1; },
-    status: function (a, b) {
-      var order = state.meta.statuses.map(function (s) { return s.name; });
-      return order.indexOf(a.status) - order.indexOf(b.status);
-    }
-  };
   function renderRows() {
-    var items = state.items.slice().sort(SORTS[$("sort").value]);
+    var items = state.items; // in the server's order (the sort control is the API's sort parameter)
     if (!items.length) {
       $("rows").innerHTML = '<tr><td colspan="7">没有符合条件的工单。</td></tr>';
       return;
@@ -120,9 +106,11 @@
   }
   function load() {
     showError("");
-    return api("/api/tickets?" + query(state.page, state.perPage)).then(function (r) { return r.json(); }).then(function (data) {
+    var q = query(state.page, state.perPage);
+    return api("/api/tickets?" + q).then(function (r) { return r.json(); }).then(function (data) {
       state.total = data.total;
       state.items = data.items;
+      $("rows").setAttribute("data-sort", q.get("sort")); // the order the rows are in
       var departments = {};
       data.items.forEach(function (t) { if (t.department) departments[t.department] = true; });
       $("departments").innerHTML = Object.keys(departments).map(function (d) { return '<option value="' + esc(d) + '">'; }).join("");
@@ -137,7 +125,8 @@
     var rows = [["类型", typeOf(t.type).label], ["状态", t.status_label], ["渠道", state.meta.channels[t.channel] || t.channel],
       ["提交时间", beijing(t.created_at)],
       ["办理期限", (t.due_date || "") + (t.due_date_estimate ? "（估算）" : "") + (t.overdue ? "　已逾期" : "")]];
-    Object.keys(FIELD_LABELS).forEach(function (key) { if (t[key]) rows.push([FIELD_LABELS[key], t[key]]); });
+    // the ticket type's fields and their labels from the registry (tickets/types.py via /api/desk/meta)
+    (typeOf(t.type).fields || []).forEach(function (f) { if (t[f.column]) rows.push([f.label, t[f.column]]); });
     if (t.resolution) rows.push(["办结情况", state.meta.resolutions[t.resolution] || t.resolution]);
     var html = rows.map(function (r) { return "<dt>" + esc(r[0]) + "</dt><dd>" + esc(r[1]) + "</dd>"; }).join("");
     var phone = t.anonymous ? "匿名（未留电话）" : (contact ? contact.phone : t.phone);
@@ -261,7 +250,7 @@
     $("status").innerHTML += meta.statuses.map(function (s) { return '<option value="' + s.name + '">' + esc(s.label) + "</option>"; }).join("");
     $("type").innerHTML += meta.types.map(function (t) { return '<option value="' + t.name + '">' + esc(t.label) + "</option>"; }).join("");
     $("filters").addEventListener("submit", function (e) { e.preventDefault(); state.page = 1; load(); });
-    $("sort").onchange = renderRows;
+    $("sort").onchange = function () { state.page = 1; load(); };
     $("prev").onclick = function () { if (state.page > 1) { state.page -= 1; load(); } };
     $("next").onclick = function () { if (state.page * state.perPage < state.total) { state.page += 1; load(); } };
     $("export").onclick = function () { download("/api/desk/tickets.csv?" + query(1, 1), "工单.csv"); };
