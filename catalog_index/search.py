@@ -218,6 +218,12 @@ def _results(backend: Backend, snap: Snapshot, page: list[tuple[int, float]], te
     return out
 
 
+def _framing(group: Group) -> bool:
+    """A query word that names no kind of data: a single character (管, 查) or a word the catalogue lacks (以前,
+    能查)."""
+    return group.clause is None or len(group.word) == 1
+
+
 def _query_vector(text: str) -> np.ndarray | None:
     """The query's embedding (cached per text by the embedder), None when the embedder cannot run."""
     try:
@@ -272,6 +278,10 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     matches, query_groups = _run(run, analyzer, rest, {**explicit, **from_text}, bool(from_text))
     matched = run.passing(matches.match, matches.filters) if matches else np.zeros(0, dtype=np.int64)
     applied = from_text
+    if not len(matched) and "department" in from_text and all(_framing(g) for g in query_groups):
+        # "扶贫办以前的数据还能查吗": the words left beside the department are only its framing: list the department
+        matches, query_groups = Matches(None, {**explicit, **from_text}), []
+        matched = run.passing(None, matches.filters)
     if not len(matched) and from_text:  # nothing has all the filters read from the text: search without them
         matches, query_groups = _run(run, analyzer, rest, explicit, False)
         matched = run.passing(matches.match, matches.filters) if matches else np.zeros(0, dtype=np.int64)

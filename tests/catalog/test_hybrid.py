@@ -103,6 +103,13 @@ def test_department_listing_is_the_departments_datasets_most_central_first(sessi
     assert all(r["district"] == "市本级" and not r["title"][:4].isdigit() for r in firsts)
 
 
+@pytest.mark.parametrize("query", ["扶贫办以前的数据还能查吗", "工商局能查到什么数据"])
+def test_department_with_only_framing_words_lists_the_department(session, query):
+    result = search(session, query, rows=100)
+    assert "department" in result.applied_filters and not result.low_confidence
+    assert result.count == len(result.results) and len({r["department"] for r in result.results}) == 1
+
+
 def test_open_wording_leaves_out_datasets_that_are_not_open(session):
     everything = search(session, "交警有哪些数据", rows=100)
     opened = search(session, "交警开放了什么", rows=100)
