@@ -67,9 +67,10 @@ MATCH_CACHE_ROWS = 2_000_000  # rowids kept in memoised full-text match lists (1
 TITLE_WEIGHT, KEYWORD_WEIGHT, OTHER_WEIGHT = 10.0, 6.0, 2.0  # field weights of a query group's hit
 BM25_K1, BM25_B = 1.2, 0.75
 SYNONYM_WEIGHT = 0.5
-TITLE_LOOP_ROWS = 2000
+TITLE_LOOP_ROWS = 2000  # above this many matches, "title contains the phrase" scans all titles at once
 CITYWIDE = "市本级"  # the district value of a city-wide dataset (others are district editions)
-_ARCHIVE = re.compile(r"(19|20)\d\d年")  # a title starting with a year: a yearly archive edition  # above this many matches, "title contains the phrase" scans all titles at once
+_ARCHIVE = re.compile(r"(19|20)\d\d年")  # a title starting with a year: a yearly archive edition
+OPENNESS = {"无条件开放": 0, "有条件开放": 1, "不予开放": 2}  # department listings: open datasets first
 
 ONE_VALUE = tuple(f for f in FILTERS if not f.many)  # filters whose column holds one value per dataset
 LISTS = tuple(f for f in FILTERS if f.many)  # filters whose column holds a list (bit masks)
@@ -240,9 +241,12 @@ class Snapshot:
 
     def central_order(self, rows: np.ndarray) -> np.ndarray:
         """Indices into `rows` (e.g. one department's datasets), most central first: city-wide current editions
-        before district editions and yearly archives (titles starting with a year), then by the cosine of the
-        dataset's vector to the rows' centroid (what the group's datasets are mostly about), then datasets with
-        an API, then the newest."""
+        before district editions and yearly archives (titles starting with a year), then by opening type (OPENNESS:
+        what a citizen can have comes first), then datasets with an API (a department's live services), then by the
+        cosine of the dataset's vector to the rows' centroid (what the group's datasets are mostly about), then
+        the newest.  Measured on the development sets' department queries (nDCG@10): centroid before API and no
+        opening type 0.756 (dev2) / 0.714 (dev); opening type first 0.848 / 0.791; opening type and API first
+        0.867 / 0.838."""
         district = self.values["district"]
         citywide = district.index(CITYWIDE) if CITYWIDE in district else -1
         titles = self.titles
@@ -260,7 +264,9 @@ class Snapshot:
                 closeness[have] = vectors @ centroid
         api = self.codes["has_api"][rows]
         api_first = np.where(np.asarray(self.values["has_api"], dtype=bool)[api], 0, 1) if len(rows) else api
-        return np.lexsort((self.id_order[rows], -self.updated[rows], api_first, -closeness, edition))
+        open_rank = np.array([OPENNESS.get(v, len(OPENNESS)) for v in self.values["open_type"]] or [0])
+        openness = open_rank[self.codes["open_type"][rows]]
+        return np.lexsort((self.id_order[rows], -self.updated[rows], -closeness, api_first, openness, edition))
 
     def nearest(self, query: np.ndarray, keep: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
         """(rowids, cosine similarities) of the `limit` datasets passing `keep` (boolean over rowids) whose

@@ -101,6 +101,8 @@ def test_department_listing_is_the_departments_datasets_most_central_first(sessi
     assert result.count == len(result.results) and not result.low_confidence
     firsts = result.results[:5]
     assert all(r["district"] == "市本级" and not r["title"][:4].isdigit() for r in firsts)
+    citywide = [r["open_type"] for r in result.results if r["district"] == "市本级" and not r["title"][:4].isdigit()]
+    assert citywide == sorted(citywide, key=columns.OPENNESS.get)  # what a citizen can have first
 
 
 @pytest.mark.parametrize("query", ["扶贫办以前的数据还能查吗", "工商局能查到什么数据"])
