@@ -17,7 +17,8 @@ SQLite database with its vectors):
 
 Gains are 2^grade - 1.  Queries for data that does not exist score 1 on every metric when the system returns
 nothing or flags its results low-confidence, else 0 (hybrid, lexical and dense share catalog_index.search's
-`low_confidence`; bm25 never abstains).
+`low_confidence`; bm25 never abstains).  The other side of that flag is the last column: of the queries whose
+data exists, how many hybrid presents as confident hits (the assistant says it found nothing for the others).
 """
 
 from __future__ import annotations
@@ -114,10 +115,13 @@ def evaluate(url: str, queries_path: Path, show_worst: int) -> dict:
         systems["bm25"] = BM25Baseline(session)
         print(f"\n{queries_path.relative_to(settings.ROOT)}: {len(queries)} queries")
         per_query: dict[str, list[tuple[dict, tuple[float, float, float]]]] = defaultdict(list)
+        hidden: set[str] = set()  # queries with relevant data that hybrid flags low-confidence
         for query in queries:
             for name, system in systems.items():
                 ranked, abstained = system(query["q"])
                 per_query[name].append((query, metrics(ranked, query["grades"], abstained)))
+                if name == "hybrid" and abstained and query["grades"]:
+                    hidden.add(query["q"])
     report = {}
     kinds = ["all", *dict.fromkeys(q["kind"] for q in queries)]
     for kind in kinds:
@@ -125,6 +129,8 @@ def evaluate(url: str, queries_path: Path, show_worst: int) -> dict:
         for name in SYSTEMS:
             scores = [m for q, m in per_query[name] if kind == "all" or q["kind"] == kind]
             row[name] = tuple(sum(s[i] for s in scores) / len(scores) for i in range(3))
+        found = [q["q"] for q in queries if (kind == "all" or q["kind"] == kind) and q["grades"]]
+        row["confident"] = f"{sum(q not in hidden for q in found)}/{len(found)}" if found else "-"
         report[kind] = (sum(1 for q in queries if kind == "all" or q["kind"] == kind), row)
     print_table(report)
     if show_worst:
@@ -135,12 +141,13 @@ def evaluate(url: str, queries_path: Path, show_worst: int) -> dict:
 
 
 def print_table(report: dict) -> None:
-    header = f"{'kind':<13}{'n':>4}  " + "  ".join(f"{name + ' nDCG/MRR/R@10':<25}" for name in SYSTEMS)
+    header = (f"{'kind':<13}{'n':>4}  " + "  ".join(f"{name + ' nDCG/MRR/R@10':<25}" for name in SYSTEMS)
+              + "  hybrid confident")
     print(header)
     print("-" * len(header))
     for kind, (n, row) in report.items():
         cells = "  ".join(f"{row[s][0]:.3f} / {row[s][1]:.3f} / {row[s][2]:.3f}   " for s in SYSTEMS)
-        print(f"{kind:<13}{n:>4}  {cells}")
+        print(f"{kind:<13}{n:>4}  {cells}  {row['confident']:>7}")
 
 
 def main() -> None:
