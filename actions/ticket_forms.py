@@ -6,8 +6,10 @@ words it differently), and after 3 invalid answers for one slot a human is offer
 leads to submit / change one field / cancel, and the submit action creates the ticket exactly once (the
 idempotency key is kept in a slot, so a retried action call or a repeated "提交" returns the same ticket).
 Every state lives in the tracker: the action server is stateless and a half-filled form survives restarts of
-both servers.  What only data requests do (a catalogue dataset picked with the 申请此数据 button) is in the
-mixins at the end.
+both servers.  Inside a form the answer to the question being asked wins unless the message is clearly something
+else (actions/form_answers.py).  What only data requests do (a catalogue dataset picked with the 申请此数据
+button) and what only complaints do (a description given early, the department it names) is in the mixins at
+the end.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
+from actions.form_answers import AnswersFirst
 from privacy import mask_phone
-from tickets import service, types, workdays
+from tickets import fields, service, types, workdays
 from tickets.fields import Context, Field, Invalid, clean, is_cancel
 from tickets.models import INPUT_CHANNELS
 from tickets.types import TicketType
@@ -32,6 +35,7 @@ MAX_INVALID = 3
 BOOKKEEPING = ("confirm_submit", "form_invalid", "submission_key", "requested_slot")
 CHANGE_WORDS = re.compile(r"改|修改|更改|换|错了|不对|更正")
 NEW_VALUE = re.compile(r"(?:改成|改为|换成|更正为|应该是|是)[:：]?\s*(.+)$")
+CANCEL_BUTTON = {"title": "取消", "payload": "/cancel"}  # the way out every question of a form offers
 CONFIRM = re.compile(r"(确认|提交|确定|没问题|对|是的?|好的?|可以|ok|yes)[了吧的！!。.]*", re.I)
 
 
@@ -67,9 +71,10 @@ def reset_events(domain: DomainDict, form: str | None) -> list[dict[str, Any]]:
     return [SlotSet(slot, None) for slot in dict.fromkeys((*slots, *BOOKKEEPING))]
 
 
-class TicketFormValidation:
+class TicketFormValidation(AnswersFirst):
     """The machinery of a ticket form (a mixin: rasa-sdk registers every `Action` subclass, so this one is not
-    one): rules, invalid-answer counting, the cancel safety net, the idempotency key, field changes."""
+    one): the slot answer first (actions/form_answers.py), rules, invalid-answer counting, the cancel safety net,
+    the idempotency key, field changes."""
 
     ticket_type: TicketType
 
@@ -213,7 +218,7 @@ class ActionAskConfirmSubmit(Action):
             and tracker.get_slot("requested_slot") == "confirm_submit" and not named_field(t, said)
         if wants_change:
             dispatcher.utter_message(response="utter_which_field", buttons=[
-                {"title": f.label, "payload": f"修改{f.label}"} for f in t.fields])
+                *({"title": f.label, "payload": f"修改{f.label}"} for f in t.fields), CANCEL_BUTTON])
             return []
         dispatcher.utter_message(response="utter_confirm_ticket", summary=t.render_summary(tracker.slots))
         return []
@@ -299,7 +304,52 @@ class OpenDataSubmission:
         return reset_events(domain, self.ticket_type.form)
 
 
-MIXINS = {"data_request": ((DatasetPick,), (OpenDataSubmission,))}  # (validation, submission) extras per type
+# -- what only complaints do: a description given early is kept, and the department it names is taken ---------
+DESCRIPTION_NOT_CATEGORY = 16  # characters from which an answer to "哪一类问题" is a description, whatever it names
+
+
+class ComplaintDetails:
+    """The complaint form (a mixin).  A description given while the category is asked is kept (the category is
+    asked again); a description that names a department fills the department, so it is not asked (the
+    confirmation summary shows it and "修改涉及部门" changes it)."""
+
+    async def validate_complaint_category(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                          domain: DomainDict) -> dict[str, Any]:
+        text = clean(value)
+        if tracker.get_slot("complaint_description") is None and self.describes(text, tracker):
+            dispatcher.utter_message(response="utter_description_kept")
+            return {"complaint_category": None,
+                    **await self.validate_complaint_description(text, dispatcher, tracker, domain)}
+        return await self.check(fields.COMPLAINT_CATEGORY, value, dispatcher, tracker, domain)
+
+    async def validate_complaint_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                             domain: DomainDict) -> dict[str, Any]:
+        result = await self.check(fields.COMPLAINT_DESCRIPTION, value, dispatcher, tracker, domain)
+        described = result.get("complaint_description")
+        if described and not tracker.get_slot("complaint_department"):
+            named = Context(self.ticket_type, tracker.slots).department(clean(value))
+            if named:
+                dispatcher.utter_message(response="utter_department_from_description", department=named)
+                result["complaint_department"] = named
+        return result
+
+    def describes(self, text: str, tracker: Tracker) -> bool:
+        """`text` tells what happened: a valid description that picks no category ("我要反映数据质量方面的问题"
+        picks one), or one too long to be a category's answer (the categories' words are broad: "开放平台…")."""
+        ctx = Context(self.ticket_type, tracker.slots)
+        try:
+            fields.COMPLAINT_DESCRIPTION.rule(text, ctx)
+        except Invalid:
+            return False
+        try:
+            fields.COMPLAINT_CATEGORY.rule(text, ctx)
+        except Invalid:
+            return True
+        return len(re.sub(r"\W", "", text)) >= DESCRIPTION_NOT_CATEGORY
+
+
+MIXINS = {"data_request": ((DatasetPick,), (OpenDataSubmission,)),  # (validation, submission) extras per type
+          "complaint": ((ComplaintDetails,), ())}
 
 
 def _camel(name: str) -> str:
@@ -312,6 +362,8 @@ for _t in types.TYPES.values():
     _validation_mixins, _submission_mixins = MIXINS.get(_t.name, ((), ()))
     VALIDATION[_t.name] = type(f"Validate{_camel(_t.form)}",
                                (*_validation_mixins, TicketFormValidation, FormValidationAction),
-                               {"ticket_type": _t, **{f"validate_{f.slot}": _validator(f) for f in _t.fields}})
+                               {"ticket_type": _t, **{f"validate_{f.slot}": _validator(f) for f in _t.fields
+                                                      if not any(hasattr(m, f"validate_{f.slot}")
+                                                                 for m in _validation_mixins)}})
     SUBMISSION[_t.name] = type(f"ActionSubmit{_camel(_t.name)}", (*_submission_mixins, TicketSubmission, Action),
                                {"ticket_type": _t})

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
+from actions.form_answers import AnswersFirst
 from database import session_scope
 from privacy import find_phone
 from tickets import lookup, numbering, service, transitions, types, workdays
@@ -34,7 +35,7 @@ class ActionAskTicketNo(Action):
         return []
 
 
-class ValidateTicketLookupForm(FormValidationAction):
+class ValidateTicketLookupForm(AnswersFirst, FormValidationAction):  # the answer first (actions/form_answers.py)
     def name(self) -> str:
         return "validate_ticket_lookup_form"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from catalog_index.departments import alias_table, resolve
+from catalog_index.filters import read_text
 from catalog_index.search import get_dataset
 from database import session_scope
 from privacy import find_phone, mask_phone, mask_text
@@ -35,6 +36,8 @@ APPLICANT_TYPES = (  # (stored value, the words that choose it), in the order of
     ("机构", re.compile(r"机构|单位|事业|高校|大学|学院|学校|研究|医院|协会|学会|社会组织|基金会|中心|院|所")),
     ("个人", re.compile(r"个人|自己|本人|私人|我一个人|市民|个体|person", re.I)),
 )
+# How people introduce a name they give ("我叫张三", "我们是贵州某某科技有限公司"): not part of the name.
+NAME_SAID = re.compile(r"^(我的名字(是|叫)|我叫|我是|本人是?|我们(公司|单位)?是|(姓名|名字|名称|全称)(是|叫|为)?)[:：\s]*")
 COMPLAINT_CATEGORIES = (
     ("数据开放", re.compile(r"开放|申请.*(没|不)|不给|不公开|下载不了数据|^1$")),
     ("数据共享", re.compile(r"共享|部门之间|调取|^2$")),
@@ -68,18 +71,17 @@ class Context:
             return get_dataset(session, str(dataset_id).strip())
 
     def department(self, text: str) -> str | None:
-        """The full name of the department named in `text` (exactly, or as a part of it), else None."""
+        """The full name of the department named in `text` (exactly, or as a part of it, read the way the search
+        reads a department out of a query: "城管的数据不准" → 贵阳市综合行政执法局), else None."""
         if not text:
             return None
         with session_scope(self.db_url) as session:
             found = resolve(session, text)
-            if found is None:
-                table = alias_table(session)
-                for alias in sorted(table, key=len, reverse=True):
-                    if len(alias) >= 3 and alias in text:
-                        found = table[alias]
-                        break
-            return found.name if found is not None else None
+            if found is not None:
+                return found.name
+            table = alias_table(session)
+            code = read_text(text, table)[1].get("department")
+            return next((ref.name for ref in table.values() if ref.code == code), None) if code else None
 
 
 Rule = Callable[[str, Context], Any]
@@ -138,7 +140,7 @@ def _choice(choices: tuple[tuple[str, re.Pattern], ...]) -> Rule:
 
 def applicant_name(text: str, ctx: Context) -> str:
     person = ctx.answers.get("applicant_type") == "个人"
-    masked = mask_text(text)
+    masked = NAME_SAID.sub("", mask_text(text)) or mask_text(text)
     if _words(masked) < (2 if person else 4) or len(masked) > 100 or find_phone(text):
         raise Invalid("must be a person's name or an organisation's full name")
     return masked

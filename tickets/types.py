@@ -84,7 +84,7 @@ DATA_REQUEST = TicketType(
 )
 COMPLAINT = TicketType(
     name="complaint", prefix="TS", label="投诉", form="complaint_form",
-    fields=(f.COMPLAINT_CATEGORY, f.COMPLAINT_DEPARTMENT, f.COMPLAINT_DESCRIPTION, f.PHONE),
+    fields=(f.COMPLAINT_CATEGORY, f.COMPLAINT_DESCRIPTION, f.COMPLAINT_DEPARTMENT, f.PHONE),
     summary=(("问题类别", _slot("complaint_category")), ("涉及部门", _slot("complaint_department")),
              ("问题描述", _slot("complaint_description")), ("联系电话", lambda a: f.shown_phone(a.get("phone")))),
     deadline="complaint", extension=False, anonymous=True,

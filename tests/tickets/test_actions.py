@@ -33,7 +33,8 @@ def _catalog(catalog_db_url, monkeypatch):
 
 
 def tracker(slots: dict, text: str = "", intent: str = "inform", form: str = "data_request_form",
-            requested: str | None = None, channel: str = "socketio", entities: list | None = None) -> Tracker:
+            requested: str | None = None, channel: str = "socketio", entities: list | None = None,
+            confidence: float = 1.0) -> Tracker:
     slots = {"requested_slot": requested, **slots}
     events = [{"event": "user", "text": text, "input_channel": channel}]
     events += [{"event": "slot", "name": k, "value": v} for k, v in slots.items()
@@ -42,7 +43,8 @@ def tracker(slots: dict, text: str = "", intent: str = "inform", form: str = "da
         form = "data_request_form"
         events += [{"event": "user_featurization", "use_text_for_featurization": False},
                    {"event": "active_loop", "name": form}]
-    latest = {"text": text, "intent": {"name": intent}, "entities": entities or []}
+    latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": entities or [],
+              "intent_ranking": [{"name": intent, "confidence": confidence}]}
     return Tracker("unit-user", slots, latest, events, False, None, {"name": form}, "action_listen")
 
 
@@ -174,3 +176,121 @@ def test_the_idempotency_key_is_made_at_activation_only():
     events, _ = run(DataRequestForm(), tracker({"purpose": "做交通研究用的数据分析"}, requested="purpose",
                                                                form="data_request_form"))
     assert "submission_key" not in slot_events(events)
+
+
+# -- forms that hold: the slot answer wins unless the message is clearly something else ---------------------------
+LookupForm = __import__("actions.ticket_lookup", fromlist=["x"]).ValidateTicketLookupForm
+COMPLAINT = {"complaint_category": "数据质量"}
+
+
+def answer(form, slots: dict, requested: str, text: str, intent: str, confidence: float = 1.0,
+           form_name: str = "data_request_form") -> tuple[dict, list[dict]]:
+    """The form's validation of `text`, given while the form asks for `requested` and read by NLU as `intent`."""
+    events, messages = run(form, tracker({**slots, requested: text}, text=text, intent=intent, form=form_name,
+                                         requested=requested, confidence=confidence))
+    return slot_events(events), messages
+
+
+@pytest.mark.parametrize(("form", "form_name", "slots", "requested", "text", "intent", "kept"), [
+    (DataRequestForm, "data_request_form", {}, "requested_data", "全市公园的位置和开放时间", "search_dataset",
+     "全市公园的位置和开放时间"),
+    (DataRequestForm, "data_request_form", {}, "requested_data", "全市公园的位置和开放时间", "ask_measures",
+     "全市公园的位置和开放时间"),
+    (DataRequestForm, "data_request_form", {}, "purpose", "用于城市规划研究，分析开放数据里的公园分布", "ask_measures",
+     "用于城市规划研究，分析开放数据里的公园分布"),
+    (DataRequestForm, "data_request_form", {"applicant_type": "个人"}, "applicant_name", "我叫张三", "out_of_scope",
+     "张三"),
+    (DataRequestForm, "data_request_form", {"applicant_type": "企业"}, "applicant_name",
+     "我们是贵州云数科技有限公司", "request_data", "贵州云数科技有限公司"),
+    (DataRequestForm, "data_request_form", {}, "applicant_type", "企业", "affirm", "企业"),
+    (ComplaintForm, "complaint_form", COMPLAINT, "complaint_department", "住建局", "ask_measures",
+     "贵阳市住房和城乡建设局"),
+    (ComplaintForm, "complaint_form", COMPLAINT, "complaint_department", "交通委", "search_dataset",
+     "贵阳市交通委员会"),
+    (ComplaintForm, "complaint_form", COMPLAINT, "complaint_department", "城管", "file_complaint",
+     "贵阳市综合行政执法局"),
+    (LookupForm, "ticket_lookup_form", {"ticket_no": "SQ20261127-7K3M9Q"}, "phone_tail", "5678", "deny", "5678"),
+])
+def test_a_slot_answer_nlu_misreads_fills_the_slot(form, form_name, slots, requested, text, intent, kept):
+    filled, messages = answer(form(), slots, requested, text, intent, form_name=form_name)
+    assert filled[requested] == kept
+    assert messages == []  # no Measures answer, no "invalid" explanation
+
+
+def test_a_confident_question_on_the_measures_is_answered_and_the_question_asked_again():
+    question = "申请开放数据，部门多久要答复？"
+    filled, messages = answer(DataRequestForm(), {}, "purpose", question, "ask_measures")
+    assert filled["purpose"] is None and "requested_slot" not in filled  # Rasa's form asks for the purpose again
+    assert len(messages) == 1 and "《" in messages[0]["text"] and "用途" not in messages[0]["text"]
+    # the same words, NLU unsure: the answer to the question being asked
+    filled, messages = answer(DataRequestForm(), {}, "purpose", question, "ask_measures", confidence=0.55)
+    assert filled["purpose"] == question and messages == []
+    # in the lookup form too: the number is asked again, not called malformed
+    filled, messages = answer(LookupForm(), {}, "ticket_no", question, "ask_measures", form_name="ticket_lookup_form")
+    assert filled["ticket_no"] is None and len(messages) == 1 and "格式不对" not in messages[0]["text"]
+
+
+def test_a_question_without_a_passage_is_not_a_digression():
+    """NLU sure of ask_measures, but the knowledge base has nothing: the form's rule judges the answer."""
+    filled, messages = answer(ComplaintForm(), COMPLAINT, "complaint_department", "住建局是哪个部门管的？",
+                              "ask_measures", form_name="complaint_form")
+    assert filled["complaint_department"] == "贵阳市住房和城乡建设局" and messages == []
+
+
+def test_the_complaint_phone_is_not_taken_from_the_description():
+    description = "公交站点数据有错，我打了0851-86861234也没人接，站名和实际站牌对不上"
+    filled, _ = answer(ComplaintForm(), COMPLAINT, "complaint_description", description, "file_complaint",
+                       form_name="complaint_form")
+    assert "phone" not in filled and "0851-****1234" in filled["complaint_description"]
+
+
+@pytest.mark.parametrize("text", ["13912345678", "我的电话是 139 1234 5678", "+86 13912345678"])
+def test_a_message_that_is_just_a_phone_is_the_phone(text):
+    filled, messages = answer(ComplaintForm(), COMPLAINT, "complaint_description", text, "inform",
+                              form_name="complaint_form")
+    assert filled["phone"] == "13912345678" and filled["complaint_description"] is None
+    assert messages == []  # no "描述有点简单": the description is simply asked again
+
+
+def test_a_description_given_for_the_category_is_kept():
+    description = "开放平台上公交线路数据的下载链接点开一直是404，已经一周了"
+    filled, messages = answer(ComplaintForm(), {}, "complaint_category", description, "file_complaint",
+                              form_name="complaint_form")
+    assert filled["complaint_description"] == description and filled["complaint_category"] is None
+    assert [m["response"] for m in messages] == ["utter_description_kept"]
+    for category, kept in (("数据质量", "数据质量"), ("我要反映的是数据质量方面的问题", "数据质量"), ("5", "其他")):
+        filled, _ = answer(ComplaintForm(), {}, "complaint_category", category, "inform", form_name="complaint_form")
+        assert filled["complaint_category"] == kept and "complaint_description" not in filled, category
+
+
+def test_the_department_named_in_the_description_is_taken():
+    description = "交通委发布的公交站点数据里，站名和实际站牌对不上，花溪区有十几个站都错了"
+    filled, messages = answer(ComplaintForm(), COMPLAINT, "complaint_description", description, "file_complaint",
+                              form_name="complaint_form")
+    assert filled["complaint_department"] == "贵阳市交通委员会"
+    assert "贵阳市交通委员会" in messages[0]["text"] and "修改" in messages[0]["text"]
+    # a department given before is not replaced
+    filled, messages = answer(ComplaintForm(), {**COMPLAINT, "complaint_department": "贵阳市公安局"},
+                              "complaint_description", description, "inform", form_name="complaint_form")
+    assert filled.get("complaint_department", "贵阳市公安局") == "贵阳市公安局" and messages == []
+
+
+def test_every_question_of_every_form_offers_to_cancel():
+    asked = 0
+    for form, spec in DOMAIN["forms"].items():
+        for slot in spec["required_slots"]:
+            name = next((n for n in (f"utter_ask_{form}_{slot}", f"utter_ask_{slot}") if n in DOMAIN["responses"]),
+                        None)
+            if name is None:  # asked by an action: action_ask_confirm_submit, action_ask_ticket_no
+                continue
+            for variant in DOMAIN["responses"][name]:
+                asked += 1
+                assert "取消" in variant["text"], name
+                assert {"title": "取消", "payload": "/cancel"} in variant.get("buttons", []), name
+    assert asked >= 14
+    filled = {"complaint_category": "数据质量", "complaint_department": "贵阳市交通委员会",
+              "complaint_description": "公交站点数据里的站名和实际站牌对不上", "phone": "13812345678"}
+    for said, intent in (("提交前看看", "inform"), ("修改", "deny")):
+        _, messages = run(ticket_forms.ActionAskConfirmSubmit(), tracker(
+            filled, text=said, intent=intent, form="complaint_form", requested="confirm_submit"))
+        assert "取消" in messages[0]["text"] and messages[0]["buttons"][-1]["payload"] == "/cancel"

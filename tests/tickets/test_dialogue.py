@@ -115,17 +115,19 @@ def test_cancel_in_the_middle(desk):
 def test_question_on_the_measures_mid_form_then_resume(desk):
     user = sender()
     talk(desk, user, "我要投诉", "平台服务")
-    reply = desk.say(user, "贵阳市政府数据共享开放实施办法是什么时候施行的")
+    reply = desk.say(user, "贵阳市政府数据共享开放实施办法是什么时候施行的？")
     text = desk.texts(reply)
     assert "2018年3月1日" in text or "出处" in text
-    assert "涉及哪个部门" in text  # the form asks its question again
-    assert "贵阳市交通委员会" in talk(desk, user, "交委", "开放平台上公交线路数据的下载链接点开一直是404，已经一周了", "匿名")
+    assert "请具体说说发生了什么" in text  # the form asks its question again
+    assert "取消" in [b["title"] for b in reply[-1].get("buttons", [])]
+    talk(desk, user, "开放平台上公交线路数据的下载链接点开一直是404，已经一周了")
+    assert "贵阳市交通委员会" in talk(desk, user, "交委", "匿名")
 
 
 def test_change_one_field_at_confirmation(desk):
     user = sender()
-    talk(desk, user, "我要投诉", "数据质量", "市交委",
-         "公交站点数据里的站名和实际站牌对不上，花溪区有十几个站都错了")
+    talk(desk, user, "我要投诉", "数据质量", "公交站点数据里的站名和实际站牌对不上，花溪区有十几个站都错了",
+         "市交委")
     summary = talk(desk, user, PHONE)
     assert "请核对您的投诉" in summary and MASKED in summary
     changed = talk(desk, user, "电话改成13900001111")
@@ -142,9 +144,9 @@ def test_change_one_field_at_confirmation(desk):
 
 def test_thin_complaint_is_reasked_and_anonymous_explained(desk):
     user = sender()
-    talk(desk, user, "我要投诉", "其他", "不清楚")
+    talk(desk, user, "我要投诉", "其他")
     assert "至少10个字" in talk(desk, user, "不好用")
-    talk(desk, user, "开放平台的数据目录搜索功能搜不到已经发布的数据集，试了很多次")
+    talk(desk, user, "开放平台的数据目录搜索功能搜不到已经发布的数据集，试了很多次", "不清楚")
     anonymous = talk(desk, user, "匿名")
     assert "无法接收办理结果" in anonymous
     reply = talk(desk, user, "确认")
@@ -214,3 +216,44 @@ def test_half_filled_form_survives_restarts(desk):
     number = re.search(r"SQ\d{8}-[0-9A-Z]{6}", talk(desk, user, "提交")).group(0)
     [ticket] = tickets_of(desk, number=number)
     assert (ticket.purpose, ticket.applicant_name) == ("做气候变化课程作业", "王小明")
+
+
+# -- forms that hold --------------------------------------------------------------------------------------------
+def buttons(messages: list[dict]) -> list[str]:
+    return [b.get("title") for m in messages for b in m.get("buttons") or []]
+
+
+def test_plain_slot_answers_fill_the_form_whatever_nlu_makes_of_them(desk):
+    user = sender()
+    first = desk.say(user, "我要申请数据")
+    assert "取消" in desk.texts(first) and "取消" in buttons(first)
+    asked = desk.say(user, "全市公园的位置和开放时间")  # a search, to NLU
+    assert "用途" in desk.texts(asked) and "资料中" not in desk.texts(asked) and "取消" in buttons(asked)
+    talk(desk, user, "做一个带孩子逛公园的小程序", "个人")
+    assert "联系电话" in talk(desk, user, "我叫张三")
+    summary = talk(desk, user, PHONE, "跳过")
+    assert "全市公园的位置和开放时间（目录外数据需求）" in summary and "个人｜张三" in summary
+
+
+def test_a_complaint_told_at_once_keeps_its_description_department_and_asks_the_phone(desk):
+    user = sender()
+    talk(desk, user, "我要投诉")
+    told = talk(desk, user, "交通委发布的公交站点数据站名和实际站牌对不上，花溪区十几个站都错了，"
+                            "打了0851-86861234也没人回应")
+    assert "记下了" in told and "贵阳市交通委员会" in told and "哪一类问题" in told  # only the category is missing
+    asked = talk(desk, user, "数据质量")
+    assert "请留下联系电话" in asked and "请具体说说" not in asked and "涉及哪个部门" not in asked
+    summary = talk(desk, user, PHONE)
+    assert "涉及部门：贵阳市交通委员会" in summary and "0851-****1234" in summary and MASKED in summary
+    number = re.search(r"TS\d{8}-[0-9A-Z]{6}", talk(desk, user, "提交")).group(0)
+    [ticket] = tickets_of(desk, number=number)
+    assert (ticket.phone, ticket.department, ticket.category) == (PHONE, "贵阳市交通委员会", "数据质量")
+
+
+def test_a_department_abbreviation_is_the_department(desk):
+    user = sender()
+    talk(desk, user, "我要投诉", "数据开放")
+    asked = talk(desk, user, "申请了公园数据一个多月了，一直没有任何答复")
+    assert "涉及哪个部门" in asked
+    assert "请留下联系电话" in talk(desk, user, "住建局")
+    assert "涉及部门：贵阳市住房和城乡建设局" in talk(desk, user, "匿名")
