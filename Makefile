@@ -79,7 +79,8 @@ pytest: venv train web-assets browser prod-install
 # The catalogue, ticket and conversation tests once more on PostgreSQL (tests/harness.py starts a throwaway
 # cluster and Redis; Rasa's tracker store on PostgreSQL, its lock store in Redis).
 POSTGRES_TESTS := tests/catalog tests/tickets tests/assistant/test_conversation.py \
-	tests/assistant/test_search_dialogue.py tests/knowledge/test_faq_conversation.py
+	tests/assistant/test_search_dialogue.py tests/knowledge/test_faq_conversation.py \
+	tests/security/test_tracker_store.py
 pytest-postgres: venv train prod-install
 	DB_BACKEND=postgres $(PY) -m pytest -q $(POSTGRES_TESTS)
 
@@ -120,8 +121,8 @@ eval-entities: venv
 	$(PY) -m benchmarks.entity_eval
 
 # Conversations per second at 1/20/50 users and 20 users with a 1 s pause, beside a stock `rasa init` bot.
-load: venv train
-	$(PY) -m benchmarks.load embedded stock
+load: venv train prod-install
+	$(PY) -m benchmarks.load embedded prod stock
 
 bench: venv train
 	$(PY) -m benchmarks.search_bench

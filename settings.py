@@ -53,7 +53,8 @@ class Settings:
     # character cap (the whole text stays in the message metadata)
     message_max_bytes: int
     nlu_max_chars: int
-    rest_channel: str  # "on" (development) or "off": the public REST channel /webhooks/rest/webhook
+    rest_channel: str  # "on" or "off": the public REST channel; "" = the profile's default (embedded on; production
+    # off unless REST_TOKEN is set)
     rest_token: str  # non-empty: the REST channel wants `Authorization: Bearer <token>`
     site_origin: str  # the chat page's origin, the only one CORS allows on Rasa ("" → web_url)
     tracker_retention_days: int  # `make retention` deletes conversations idle longer than this
@@ -64,6 +65,8 @@ class Settings:
     status_lookup_client_limit: int
     status_lookup_client_window_minutes: int
     ratings_per_client_hour: int  # POST /api/ratings per client address and hour
+    trusted_proxies: tuple[str, ...]  # peers whose X-Forwarded-For names the client (the production profile's haproxy)
+    tracker_cache_conversations: int  # conversations whose tracker a Rasa process keeps in memory (0: no cache)
     # when staff answer 转人工 callbacks (actions/handoff.py, tickets/hours.py): periods of a Chinese working day
     # (chinese-calendar: Monday-Friday minus holidays plus make-up days), Beijing time, ordered, not overlapping
     work_hours: tuple[tuple[time, time], ...]
@@ -149,7 +152,7 @@ def get() -> Settings:
         wechat_api_base=env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
         message_max_bytes=_int("MESSAGE_MAX_BYTES", 64 * 1024),
         nlu_max_chars=_int("NLU_MAX_CHARS", 500),
-        rest_channel=env("REST_CHANNEL", "on"),
+        rest_channel=env("REST_CHANNEL", "").strip().lower(),
         rest_token=env("REST_TOKEN", ""),
         site_origin=env("SITE_ORIGIN", "").rstrip("/"),
         tracker_retention_days=_int("TRACKER_RETENTION_DAYS", 180),
@@ -159,6 +162,8 @@ def get() -> Settings:
         status_lookup_client_limit=_int("STATUS_LOOKUP_CLIENT_LIMIT", 20),
         status_lookup_client_window_minutes=_int("STATUS_LOOKUP_CLIENT_WINDOW_MINUTES", 60),
         ratings_per_client_hour=_int("RATINGS_PER_CLIENT_HOUR", 60),
+        trusted_proxies=tuple(a.strip() for a in env("TRUSTED_PROXIES", "").split(",") if a.strip()),
+        tracker_cache_conversations=_int("TRACKER_CACHE_CONVERSATIONS", 1000),
         work_hours=_periods("WORK_HOURS", "09:00-12:00,13:00-17:00"),
         api_body_max_bytes=_int("API_BODY_MAX_BYTES", 64 * 1024),
         api_text_max_chars=_int("API_TEXT_MAX_CHARS", 4000),

@@ -177,7 +177,9 @@ def prod_services(conf: settings.Settings, env: dict, model: Path, credentials: 
         ("rasa", lambda c: rasa_cmd(c, model, credentials, prod.ENDPOINTS)),
     ):
         for i, port in enumerate(ports[name]):
-            own = dataclasses.replace(conf, rasa_port=port, actions_port=port, web_port=port)
+            # internal ports; the public origin stays the one CORS allows (not this process's own URL)
+            own = dataclasses.replace(conf, rasa_port=port, actions_port=port, web_port=port,
+                                      site_origin=conf.allowed_origin)
             url = readiness_urls(own)[name]
             own_env = {**env, "WEB_PORT": str(port)} if name == "web" else env  # `python -m web` reads it
             fleet.append(Service(f"{name}{i + 1}", build(own), own_env, conf.log_dir / f"{name}{i + 1}.log", url))

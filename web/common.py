@@ -99,8 +99,14 @@ def text_field(body: dict[str, Any], name: str, required: str | None = None) -> 
 
 
 def client_address(request: web.Request) -> str:
-    """The client of a request for rate limits and the audit log: the peer address."""
-    return request.remote or "unknown"
+    """The client of a request for rate limits and the audit log: the peer address, or, when the peer is a proxy
+    of TRUSTED_PROXIES (the production profile's haproxy, `option forwardfor`), the address that proxy appended
+    to X-Forwarded-For, i.e. the last one (whatever a client sent itself stays in front of it, never taken)."""
+    peer = request.remote or "unknown"
+    if peer not in settings.get().trusted_proxies:
+        return peer
+    hops = [hop.strip() for value in request.headers.getall("X-Forwarded-For", ()) for hop in value.split(",")]
+    return hops[-1] if hops and hops[-1] else peer
 
 
 async def in_thread(func: Callable[..., Any], *args: Any) -> Any:

@@ -14,10 +14,14 @@ conversation record does not need it once the form that asked for it is over:
   (`make retention`, `python -m bot.tracker_store retention`): conversations idle longer than
   `TRACKER_REDACT_IDLE_MINUTES` are masked, those idle longer than `TRACKER_RETENTION_DAYS` deleted.
 - Its connections are checked before use (`pool_pre_ping`), so a PostgreSQL restart loses no turn.
+- A conversation's tracker stays in memory between its turns (`cache.py`: LRU of TRACKER_CACHE_CONVERSATIONS,
+  checked against the database with one indexed query per turn, never served stale): a turn no longer parses
+  and rebuilds the whole conversation from SQL.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -28,15 +32,18 @@ from typing import Any
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.constants import ACTIVE_LOOP
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import SessionStarted, UserUttered, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 import privacy
+import settings
+from bot.tracker_store.cache import Entry, TrackerCache
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500  # sender ids per statement (bound parameters stay well under every driver's limit)
+TAG_INDEX = "ix_events_sender_id_id"  # (sender_id, id): the cache's check is one index probe
 
 
 def redact(value: Any) -> Any:
@@ -87,24 +94,81 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        conf = settings.get()
+        self.cache = TrackerCache(conf.tracker_cache_conversations, conf.tracker_redact_idle_minutes)
+        try:  # several Rasa processes may start at once: one of them creates it
+            with self.engine.begin() as conn:
+                conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {TAG_INDEX} ON events (sender_id, id)"))
+        except sa.exc.DBAPIError as error:
+            logger.warning("index %s not created (%s); the tracker cache's check reads the sender index", TAG_INDEX,
+                           error)
+
+    def _tag(self, session: Any, sender_id: str) -> tuple[int, int | None]:
+        """(count, max id) of every stored row of the conversation: what the cache is checked against."""
+        count, last = session.query(sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id)).filter(
+            self.SQLEvent.sender_id == sender_id).one()
+        return int(count), last
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The latest session, as SQLTrackerStore returns it; from the cache when the database still holds what it
+        held when the entry was filled."""
+        if not self.cache.enabled or not self.domain:
+            return await super().retrieve(sender_id)
+        with self.session_scope() as session:
+            tag = self._tag(session, sender_id)  # before the events: a row committed in between makes a miss
+            entry = self.cache.get(sender_id, tag)
+            if entry is None:
+                rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+                if not rows:
+                    return None
+                events = deserialise_events([json.loads(row.data) for row in rows])
+                entry = Entry(tag, events, max(e.timestamp for e in events) if events else 0.0)
+                if len(events) == len(rows):  # else a row Rasa cannot read: leave the counting to SQL
+                    self.cache.put(sender_id, entry)
+        return DialogueStateTracker.from_events(sender_id, list(entry.events), self.domain.slots)
+
+    def _cached_prefix(self, session: Any, tracker: DialogueStateTracker) -> tuple[Entry, tuple] | None:
+        """The cache entry this tracker was served from, if it is still what the database holds."""
+        entry = self.cache.peek(tracker.sender_id) if self.cache.enabled else None
+        if entry is None or not entry.events or len(tracker.events) < len(entry.events):
+            return None
+        if tracker.events[len(entry.events) - 1] is not entry.events[-1]:  # served trackers share the events
+            return None
+        tag = self._tag(session, tracker.sender_id)
+        return (entry, tag) if tag == entry.tag else None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
-        no_form = tracker.active_loop_name is None
+        sender, no_form = tracker.sender_id, tracker.active_loop_name is None
         with self.session_scope() as session:
-            events = list(self._additional_events(session, tracker))
+            cached = self._cached_prefix(session, tracker)
+            self.cache.drop(sender)  # put back below only if nothing makes it differ from the database
+            stored = len(cached[0].events) if cached else self._event_query(session, sender, False).count()
+            events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+            rows = []
             for event in events:
                 data = event.as_dict()
                 intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
-                session.add(self.SQLEvent(
-                    sender_id=tracker.sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
-                    intent_name=intent, action_name=data.get("name"),
-                    data=json.dumps(redact(data) if no_form else data),
-                ))
+                rows.append(self.SQLEvent(sender_id=sender, type_name=event.type_name,
+                                          timestamp=data.get("timestamp"), intent_name=intent,
+                                          action_name=data.get("name"),
+                                          data=json.dumps(redact(data) if no_form else data)))
+            session.add_all(rows)
+            session.flush()
+            stored_rows = [(row.id, row.data) for row in rows]  # what the database now holds, for the cache
+            rewritten = 0  # earlier rows masked in place: the cache cannot follow, drop the entry
             if no_form and any(event.type_name == ACTIVE_LOOP for event in events):
-                session.flush()
-                self._redact_conversations(session, [tracker.sender_id], since=form_run_start(tracker))
+                rewritten = self._redact_conversations(session, [sender], since=form_run_start(tracker))
             session.commit()
+        if cached and not rewritten:
+            new = deserialise_events([json.loads(data) for _, data in stored_rows])
+            if len(new) != len(stored_rows) or any(isinstance(event, SessionStarted) for event in new):
+                return  # an unreadable row, or a new session (SQL returns the latest session only): reload
+            entry, (count, last) = cached
+            entry.events += new
+            entry.tag = (count + len(stored_rows), max([last or 0, *(row_id for row_id, _ in stored_rows)]))
+            entry.last_timestamp = max([entry.last_timestamp, *(event.timestamp for event in new)])
+            self.cache.put(sender, entry)
 
     def _redact_conversations(self, session: Any, sender_ids: Iterable[str], since: float | None = None) -> int:
         """Mask the phones in the stored events of these conversations (those stored at or after `since`, when
@@ -138,6 +202,7 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
                     event.sender_id.in_(expired[start:start + BATCH])).delete(synchronize_session=False)
             redacted = self._redact_conversations(session, idle)
             session.commit()
+        self.cache.clear()  # rows were masked or deleted under it
         report = RetentionReport(len(expired), deleted, len(idle), redacted)
         logger.info("tracker retention: %s", report)
         return report

@@ -39,8 +39,14 @@ def db_url(conf: settings.Settings, name: str = CATALOG_DB) -> str:
 
 
 def server_env(conf: settings.Settings) -> dict[str, str]:
-    """What ops/prod/endpoints.yml and the services read: the PostgreSQL databases and Redis."""
+    """What ops/prod/endpoints.yml and the services read: the PostgreSQL databases and Redis, and the profile's
+    defaults for what faces the public: the REST channel off unless REST_TOKEN is set (an explicit REST_CHANNEL
+    wins), CORS for the chat page's origin only (SITE_ORIGIN, else the public web port), and X-Forwarded-For
+    trusted from haproxy alone (TRUSTED_PROXIES, else this host's address: haproxy connects from it)."""
     return {
+        "REST_CHANNEL": conf.rest_channel or ("on" if conf.rest_token else "off"),
+        "SITE_ORIGIN": conf.allowed_origin,
+        "TRUSTED_PROXIES": ",".join(conf.trusted_proxies or (conf.host,)),
         "DB_URL": db_url(conf),
         "TRACKER_DB": TRACKER_DB,
         "PG_HOST": conf.pg_host,
@@ -143,6 +149,9 @@ defaults
     timeout server 120s
     timeout tunnel 1h
     timeout http-request 30s
+    # The client's address for the services' per-client limits and audit log (web/common.client_address trusts
+    # it only from TRUSTED_PROXIES); a header a client sent itself is kept in front of it, never in its place.
+    option forwardfor
     # A process that died: a refused connection, or a reused keep-alive connection that answers nothing, is
     # retried on another server of the backend (requests are buffered, so a POST can be sent again).
     retries 2

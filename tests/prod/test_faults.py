@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from database import session_scope
 from ops import prod as prod_servers
+from ops import services
 from tests.harness import wait_until
 from tests.prod.conftest import texts
 from tickets.models import Ticket
@@ -96,3 +97,36 @@ def test_redis_stopped_clear_error_polite_reply_and_recovery(prod):
     time.sleep(6)  # bot.stores tries Redis again every RETRY_SECONDS (5 s)
     assert "用途" in texts(prod.say(sender, NEED)[0])
     assert "Redis lock store at" in prod.tail(f"{served}.log", 20000)
+
+
+def test_public_defaults_rest_behind_a_token_and_cors_for_the_site_only(prod):
+    """The profile turns the REST channel off unless REST_TOKEN is set (the sandbox sets one) and allows CORS
+    for the chat page's origin only."""
+    url = f"{prod.conf.rasa_url}/webhooks/rest/webhook"
+    message = {"sender": user(), "message": "你好"}
+    assert prod.get(url, body=message)[0] == 401
+    assert prod.get(url, body=message, headers={"Authorization": "Bearer wrong"})[0] == 401
+    assert prod.get(url, body=message, headers=prod.rest_headers)[0] == 200
+    for origin, allowed in ((prod.conf.web_url, True), ("https://elsewhere.example", False)):
+        _, headers, _ = prod.get(url, method="OPTIONS",
+                                 headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+        assert (headers.get("Access-Control-Allow-Origin") == origin) is allowed, (origin, dict(headers))
+
+
+def test_haproxy_passes_the_client_address_and_a_forged_one_is_not_believed(prod):
+    """Per-client limits (here: ratings, RATINGS_PER_CLIENT_HOUR=2) count the address haproxy saw, not a
+    X-Forwarded-For the client wrote itself; the web process believes the header only from the proxy."""
+    from tests.prod.conftest import RATINGS_PER_CLIENT_HOUR
+
+    rating = {"value": "satisfied", "moment": "answer"}
+    public = f"{prod.conf.web_url}/api/ratings"
+    forged = [prod.get(public, body=rating, headers={"X-Forwarded-For": f"203.0.113.{i}"})[0]
+              for i in range(RATINGS_PER_CLIENT_HOUR + 1)]
+    assert forged == [201] * RATINGS_PER_CLIENT_HOUR + [429]  # all counted as this one client
+    # Straight to the web process from haproxy's address: the header is believed, one budget per named client.
+    web1 = f"http://{prod.conf.host}:{services.internal_ports(prod.conf)['web'][0]}/api/ratings"
+    first = [prod.get(web1, body=rating, headers={"X-Forwarded-For": "198.51.100.7"})[0]
+             for _ in range(RATINGS_PER_CLIENT_HOUR + 1)]
+    assert first == [201] * RATINGS_PER_CLIENT_HOUR + [429]
+    assert prod.get(web1, body=rating, headers={"X-Forwarded-For": "198.51.100.7, 198.51.100.8"})[0] == 201
+

@@ -1,6 +1,8 @@
-"""Phone numbers leave the conversation record once no form needs them; retention deletes old conversations.
+"""Phone numbers leave the conversation record once no form needs them; retention deletes old conversations; the
+tracker cache in front of the SQL store never serves what the database no longer holds.
 
-The real store class on a real SQLite file, fed with real Rasa trackers (the events a complaint form produces)."""
+The real store class on a real SQLite file, fed with real Rasa trackers (the events a complaint form produces).
+The cache tests run on PostgreSQL too with DB_BACKEND=postgres (`make pytest-postgres`)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,12 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
+from sqlalchemy import text as sql
+from sqlalchemy.engine import make_url
 
 import settings
 from bot.tracker_store import PrivacySQLTrackerStore
+from tests.harness import database_url
 from tests.security.conftest import MASKED, PHONE
 
 DOMAIN = Domain.from_directory(str(settings.ROOT / "domain"))
@@ -145,3 +150,88 @@ def test_rasa_loads_this_store_from_endpoints_yml(tmp_path, monkeypatch):
     store = TrackerStore.create(config, DOMAIN)  # Rasa's own loader, as `rasa run` uses it
     assert isinstance(store, PrivacySQLTrackerStore)
     assert Path(store.engine.url.database) == tmp_path / "tracker.db"
+
+
+# -- the tracker cache (bot/tracker_store/cache.py) ----------------------------------------------------------------
+def store_for(url: str, cache: int, monkeypatch) -> PrivacySQLTrackerStore:  # noqa: ANN001
+    """A store on `url` (SQLite file or PostgreSQL database) with a cache of `cache` conversations (0: none); each
+    instance is what one Rasa process holds."""
+    monkeypatch.setenv("TRACKER_CACHE_CONVERSATIONS", str(cache))
+    parts = make_url(url)
+    if parts.get_backend_name() == "sqlite":
+        return PrivacySQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=parts.database)
+    return PrivacySQLTrackerStore(domain=DOMAIN, dialect="postgresql", host=parts.host, port=parts.port,
+                                  db=parts.database, username=parts.username)
+
+
+def events_of(store: PrivacySQLTrackerStore, sender: str) -> list[dict]:
+    tracker = asyncio.run(store.retrieve(sender))
+    return [event.as_dict() for event in tracker.events] if tracker else []
+
+
+def turns_from_store(store: PrivacySQLTrackerStore, sender: str, turns: list[list]) -> None:
+    """Each turn as Rasa plays it: the tracker from the store, the turn's events, saved."""
+    for events in turns:
+        tracker = asyncio.run(store.retrieve(sender)) or DialogueStateTracker(sender, DOMAIN.slots)
+        for event in events:
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+
+
+def greeting() -> list:
+    return [user("你好", "greet"), BotUttered("您好"), ActionExecuted("action_listen")]
+
+
+def test_the_cached_store_serves_exactly_what_sql_holds_turn_by_turn_masking_included(tmp_path, monkeypatch):
+    url = database_url(tmp_path, "tracker.db")
+    cached, plain = store_for(url, 100, monkeypatch), store_for(url, 0, monkeypatch)
+    turns = [greeting(), greeting(), *form_turns("c", finish=True), greeting()]
+    for number, events in enumerate(turns):
+        turns_from_store(cached, "c", [events])
+        assert events_of(cached, "c") == events_of(plain, "c"), f"after turn {number + 1}"
+    assert cached.cache.hits >= len(turns) - 2  # turns after the first were served from memory
+    served = str(events_of(cached, "c"))
+    assert PHONE not in served and MASKED in served  # the submitted form's phone is masked in memory too
+
+
+def test_events_another_process_wrote_are_never_served_stale(tmp_path, monkeypatch):
+    """A conversation moves to another Rasa process (failover) and back: the first process's cache is stale."""
+    url = database_url(tmp_path, "tracker.db")
+    first, second, plain = (store_for(url, n, monkeypatch) for n in (100, 100, 0))
+    turns_from_store(first, "moved", [greeting(), greeting()])
+    assert events_of(first, "moved") == events_of(plain, "moved") and first.cache.peek("moved")
+    turns_from_store(second, "moved", [greeting(), [user("共享和开放有什么区别", "ask_measures"),
+                                                    BotUttered("共享是部门之间"), ActionExecuted("action_listen")]])
+    assert events_of(first, "moved") == events_of(plain, "moved")  # back on the first: B's turns are there
+    turns_from_store(first, "moved", [greeting()])
+    stored = events_of(plain, "moved")
+    assert stored == events_of(first, "moved") and len(stored) == len(events_of(second, "moved"))
+    assert [e.get("text") for e in stored if e["event"] == "user"] == ["你好"] * 3 + ["共享和开放有什么区别", "你好"]
+
+
+def test_the_cache_is_bounded_and_evicts_the_least_recently_used(tmp_path, monkeypatch):
+    url = database_url(tmp_path, "tracker.db")
+    cached, plain = store_for(url, 2, monkeypatch), store_for(url, 0, monkeypatch)
+    for sender in ("a", "b", "c"):
+        turns_from_store(cached, sender, [greeting(), greeting()])
+    events_of(cached, "b")  # b is used again: a is the least recently used one
+    events_of(cached, "c")
+    assert list(cached.cache.entries) == ["b", "c"]
+    assert events_of(cached, "a") == events_of(plain, "a")  # evicted: read from SQL again
+    assert list(cached.cache.entries) == ["c", "a"]
+
+
+def test_a_conversation_masked_in_place_by_retention_elsewhere_is_read_again(tmp_path, monkeypatch):
+    """Retention (`make retention`, another process) masks idle conversations in place; that changes no row count,
+    so a cached conversation idle that long is never served from memory."""
+    url = database_url(tmp_path, "tracker.db")
+    cached, retention = store_for(url, 100, monkeypatch), store_for(url, 0, monkeypatch)
+    turns_from_store(cached, "idle", form_turns("idle", finish=False))
+    assert asyncio.run(cached.retrieve("idle")).get_slot("phone") == PHONE  # mid-form: the form needs it
+    hours = 3 * 3600  # the conversation has been idle 3 hours (TRACKER_REDACT_IDLE_MINUTES: 120)
+    with cached.engine.begin() as conn:
+        conn.execute(sql("UPDATE events SET timestamp = timestamp - :d WHERE sender_id = 'idle'"), {"d": hours})
+    cached.cache.peek("idle").last_timestamp -= hours
+    report = retention.apply_retention(retention_days=180, redact_idle_minutes=120)
+    assert report.events_redacted > 0
+    assert asyncio.run(cached.retrieve("idle")).get_slot("phone") == MASKED
