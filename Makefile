@@ -11,7 +11,8 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
-MODEL := models/desk.tar.gz
+# The model ops.train writes (settings.model_path): MODEL_DIR, default models/, + desk.tar.gz.
+MODEL := $(or $(MODEL_DIR),models)/desk.tar.gz
 CATALOG := data/catalog/departments.jsonl data/catalog/guiyang_catalog.jsonl
 RESULTS := var/results
 
