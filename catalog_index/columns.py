@@ -53,7 +53,7 @@ from sqlalchemy.orm import Session
 
 from catalog_index.backend import for_session
 from catalog_index.departments import DepartmentRef, alias_table
-from catalog_index.filters import BY_NAME, FILTERS
+from catalog_index.filters import BY_NAME, CITYWIDE, FILTERS
 from catalog_index.postings import Postings
 from catalog_index.query import Group, Match, idf
 from catalog_index.vectors import DatasetVectors, dequantize, load_vectors
@@ -68,7 +68,6 @@ TITLE_WEIGHT, KEYWORD_WEIGHT, OTHER_WEIGHT = 10.0, 6.0, 2.0  # field weights of 
 BM25_K1, BM25_B = 1.2, 0.75
 SYNONYM_WEIGHT = 0.5
 TITLE_LOOP_ROWS = 2000  # above this many matches, "title contains the phrase" scans all titles at once
-CITYWIDE = "市本级"  # the district value of a city-wide dataset (others are district editions)
 _ARCHIVE = re.compile(r"(19|20)\d\d年")  # a title starting with a year: a yearly archive edition
 OPENNESS = {"无条件开放": 0, "有条件开放": 1, "不予开放": 2}  # department listings: open datasets first
 
@@ -137,18 +136,30 @@ class Snapshot:
         return rowids[rowids < self.size]
 
     def mask(self, filters: dict[str, Any]) -> np.ndarray:
-        """Boolean array over rowids: datasets passing every filter (canonical values, see filters.check)."""
+        """Boolean array over rowids: datasets passing every filter (canonical values, see filters.check; a
+        filter passes the values its `keeps` lists: a district, its editions and the city-wide datasets)."""
         keep = self.present.copy()
         for name, value in filters.items():
             if name in self.bits:
                 keep &= (self.bits[name] & BITS[name].get(value, 0)) != 0
                 continue
-            try:
-                index = self.values[name].index(BY_NAME[name].stored(value))
-            except ValueError:
-                return np.zeros(self.size, dtype=bool)
-            keep &= self.codes[name] == index
+            keep &= np.isin(self.codes[name], self._indices(name, BY_NAME[name].keeps(value)))
         return keep
+
+    def _indices(self, name: str, values: tuple) -> list[int]:
+        """The codes of the one-value filter `name`'s `values` (those the catalogue holds)."""
+        stored = self.values[name]
+        return [stored.index(v) for v in map(BY_NAME[name].stored, values) if v in stored]
+
+    def own_first(self, rows: np.ndarray, filters: dict[str, Any]) -> np.ndarray:
+        """Indices into `rows` that reorder them, stably, so that the datasets holding every filter's own value
+        come before those a filter keeps besides (`Filter.keeps`: a district's editions before the city-wide
+        datasets)."""
+        others = np.zeros(len(rows), dtype=bool)
+        for name, value in filters.items():
+            if name not in self.bits and len(BY_NAME[name].keeps(value)) > 1:
+                others |= ~np.isin(self.codes[name][rows], self._indices(name, (value,)))
+        return np.argsort(others, kind="stable")
 
     def facets(self, rows: np.ndarray) -> dict[str, list[dict]]:
         """Per filter, its values' counts over `rows` (rowids), most frequent first, zero counts left out;

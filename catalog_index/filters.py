@@ -12,6 +12,17 @@ Adding a filter = one `Filter(...)` below (plus its tests and user texts).  Its 
 Filters written in the query text are taken out of it in `read_order` (lowest first): a department's name can
 hold a district's (花溪区…局), so departments are read before districts; each reader replaces what it found
 by a space.
+
+A filter value may keep more than datasets holding that value (`Filter.keeps`): a district keeps its own
+editions and the city-wide datasets (市本级: a city-wide list covers every district, and "开阳县天气预报" where
+only the city's forecast exists should find it), its own editions ranked first; the facets count what was kept
+(so the district facet shows the district and 市本级).  The ranking's vectors see the query without the
+district's name (`without_widened`): the name would pull the district's unrelated editions up, and the preference
+for its own editions is the ranking's job.  The same whether the district was read from the text or given as a
+parameter.  `district=市本级` keeps only the city-wide datasets.  Measured on the development sets' district
+queries (nDCG@10 hybrid, dev / dev2): excluding city-wide datasets (before) 0.80 / 0.73 (whole filter kind);
+own editions first with the name embedded 0.933 / 0.838; without it 0.983 / 0.929 (own editions first only when
+they match the query's words: the same, so the simpler rule is kept).
 """
 
 from __future__ import annotations
@@ -54,6 +65,8 @@ class Filter:
     entity_values: Mapping[str, Any] = field(default_factory=dict)  # only these entity values, mapped
     shown: Callable[[Any], str] = str  # how the assistant names a value ("有API")
     department_codes: bool = False  # values are department codes: facets show the department's name
+    # value → the stored values the filter keeps, the value's own first (those datasets rank first; see above)
+    keeps: Callable[[Any], tuple] = lambda value: (value,)
 
 
 # ---------------------------------------------------------------- canonicalisers
@@ -153,12 +166,19 @@ DISTRICT_ALIASES.update({d[:-1]: d for d in DISTRICTS if d not in ("市本级", 
 DISTRICT_ALIASES.update({"市本级": "市本级", "市级": "市本级"})
 FORMAT_ALIASES = {"excel": "XLSX", "xlsx": "XLSX", "xls": "XLSX", "csv": "CSV", "json": "JSON", "xml": "XML"}
 API_WORDS = ("api接口", "api", "接口", "数据接口")
+CITYWIDE = "市本级"  # the district value of a city-wide dataset (others are district editions)
+
+
+def _district_keeps(value: str) -> tuple[str, ...]:
+    """A district's editions, then the city-wide datasets."""
+    return (value,) if value == CITYWIDE else (value, CITYWIDE)
+
 
 FILTERS: tuple[Filter, ...] = (  # in facet order
     Filter("department", "department_code", _department, read=_department_in_text, read_order=4,
            entity="department", department_codes=True),
     Filter("district", "district", _one_of("district", DISTRICTS, lambda v: DISTRICT_ALIASES.get(normalize(str(v)))),
-           DISTRICTS, read=phrases(DISTRICT_ALIASES), read_order=5, entity="district"),
+           DISTRICTS, read=phrases(DISTRICT_ALIASES), read_order=5, entity="district", keeps=_district_keeps),
     Filter("category", "category", _one_of("category", CATEGORIES), CATEGORIES),
     Filter("format", "formats", _one_of("format", FORMATS, _format_name),
            FORMATS, many=True, read=latin_words(FORMAT_ALIASES), read_order=3, entity="data_format"),
@@ -196,6 +216,15 @@ def read_text(text: str, departments: Mapping[str, DepartmentRef]) -> tuple[str,
         if value is not None:
             found[spec.name] = value
     return rest, found
+
+
+def without_widened(text: str, filters: Mapping[str, Any], departments: Mapping[str, DepartmentRef]) -> str:
+    """`text` without the words of the applied filters that keep more than their own value (`Filter.keeps`)."""
+    for spec in READ_ORDER:
+        if spec.name in filters and len(spec.keeps(filters[spec.name])) > 1:
+            rest, value = spec.read(normalize(text), departments)
+            text = rest if value is not None else text
+    return text
 
 
 def from_entities(entities: list[dict]) -> dict[str, Any]:

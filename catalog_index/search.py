@@ -305,7 +305,8 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     ranked = sort == "relevance" and matches is not None and matches.match is not None
     scores = snap.scores(matched, matches.groups) if ranked else None
     listing = sort == "relevance" and matches is not None and matches.match is None and "department" in used
-    dense = None if listing else _dense(run, q, query_groups, (keep, scope), sort, retrieval)
+    dense = None if listing else _dense(run, filter_specs.without_widened(q, used, snap.departments),
+                                        query_groups, (keep, scope), sort, retrieval)
     if listing:  # "住建局有哪些数据": the department's datasets, most central first
         found = matched[snap.central_order(matched)]
         found_scores, vouched = np.zeros(len(found)), False
@@ -324,6 +325,8 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
             found, found_scores = _fuse(snap, lexical, dense_rows, snap.tiers(lexical[:LEXICAL_DEPTH], phrase, full),
                                         weight)
         vouched = bool(len(dense_rows)) and cosines[0] >= DENSE_CONFIDENT and bool(np.isin(dense_rows[:1], matched)[0])
+    own = snap.own_first(found, used)  # a district's editions before the city-wide datasets
+    found, found_scores = found[own], found_scores[own]
     count = len(found)
     start = (page - 1) * rows
     page_rows = list(zip(found[start:start + rows].tolist(), found_scores[start:start + rows].tolist(), strict=True))

@@ -10,7 +10,9 @@ read in the thread pool.  Search responses are cached per process as JSON text, 
 transaction, so a cached answer is never older than the catalogue it is served from.  Errors are JSON: 400 `{"error": …, "parameter": name}` for a
 bad parameter (`rows` above 100 included: it is refused, not cut), 404 for an unknown dataset id.  A `q` with
 nothing searchable in it (only emoji or punctuation) gets 200 with no results and a `note`, never the whole
-catalogue.
+catalogue.  Filters are those of `catalog_index.filters` (one declaration each); `district=花溪区` keeps that
+district's editions and the city-wide (市本级) datasets, the district's own first, and the `district` facet counts
+both (`district=市本级`: city-wide datasets only), the same as a district named in `q`.
 """
 
 from __future__ import annotations

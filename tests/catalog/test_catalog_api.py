@@ -51,7 +51,12 @@ def test_empty_query_lists_everything_with_filters(call):
     assert status == 400 and body["parameter"] == "rows" and "at most 100" in body["error"]  # refused, not cut
     status, body = call("/api/datasets", district="花溪区", has_api="false", rows="100")
     assert status == 200 and body["rows"] == 100
-    assert body["count"] == len(body["results"]) and {r["district"] for r in body["results"]} == {"花溪区"}
+    assert len(body["results"]) == 100 and body["count"] == sum(f["count"] for f in body["facets"]["district"])
+    assert {r["district"] for r in body["results"]} == {"花溪区", "市本级"}  # a district keeps city-wide data
+    districts = [r["district"] for r in body["results"]]
+    assert districts == sorted(districts, key=lambda d: d != "花溪区")  # the district's own editions first
+    status, body = call("/api/datasets", district="市本级", has_api="false", rows="100")
+    assert status == 200 and {r["district"] for r in body["results"]} == {"市本级"}
     status, body = call("/api/datasets", department="市交委", sort="updated", page="2", rows="5")
     assert status == 200 and body["page"] == 2 and {r["department"] for r in body["results"]} == {"贵阳市交通委员会"}
 

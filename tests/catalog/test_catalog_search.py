@@ -96,10 +96,16 @@ def test_filters_from_query_text(session):
     assert all(r["open_type"] == "无条件开放" for r in opened.results)
 
 
-def test_text_filter_that_finds_nothing_is_dropped(session):
+def test_a_district_without_its_own_edition_finds_the_city_wide_data(session):
     result = search(session, "花溪区的高考分数线")
-    assert result.applied_filters == {}
+    assert result.applied_filters == {"district": "花溪区"}
     assert result.results[0]["title"] == "普通高考报名及上线统计"  # the city-wide data, via a synonym
+
+
+def test_text_filter_that_finds_nothing_is_dropped(session):
+    result = search(session, "有API的高考分数线")
+    assert result.applied_filters == {}
+    assert result.results[0]["title"] == "普通高考报名及上线统计"
 
 
 def test_explicit_filters_and_facets(session):
@@ -112,7 +118,10 @@ def test_explicit_filters_and_facets(session):
     assert {"name": "API", "count": 116} in everything.facets["format"]
     filtered = search(session, "", district="花溪区", open_type="无条件开放", format="JSON")
     assert filtered.count == sum(c["count"] for c in filtered.facets["category"])
-    assert filtered.facets["district"] == [{"name": "花溪区", "count": filtered.count}]
+    assert {f["name"] for f in filtered.facets["district"]} == {"花溪区", "市本级"}  # a district keeps city-wide data
+    assert sum(f["count"] for f in filtered.facets["district"]) == filtered.count
+    own = next(f["count"] for f in filtered.facets["district"] if f["name"] == "花溪区")
+    assert [r["district"] for r in filtered.results[:own]] == ["花溪区"] * min(own, len(filtered.results))  # own first
     by_name = search(session, "公交", department="公交集团")
     assert by_name.count > 0 and {r["department"] for r in by_name.results} == {"贵阳公共交通（集团）有限公司"}
     assert search(session, "", has_api="true").count == 116

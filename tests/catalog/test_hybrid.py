@@ -50,11 +50,33 @@ def test_not_in_the_catalogue_stays_not_found(session, query):
 
 def test_filters_restrict_the_semantic_candidates_too(session):
     result = search(session, "带孩子去哪里玩", district="花溪区", rows=100)
-    assert result.count and {r["district"] for r in result.results} == {"花溪区"}
+    assert result.count and {r["district"] for r in result.results} == {"花溪区", "市本级"}
     from_text = search(session, "花溪区带孩子去公园玩", rows=100)
     assert from_text.applied_filters == {"district": "花溪区"}
-    assert {r["district"] for r in from_text.results} == {"花溪区"}
-    assert {f["name"] for f in from_text.facets["district"]} == {"花溪区"}
+    assert {r["district"] for r in from_text.results} == {"花溪区", "市本级"}
+    assert {f["name"] for f in from_text.facets["district"]} == {"花溪区", "市本级"}
+
+
+def _own_editions_first(results: list[dict], district: str) -> bool:
+    districts = [r["district"] for r in results]
+    return set(districts) <= {district, "市本级"} and districts == sorted(districts, key=lambda d: d != district)
+
+
+def test_a_district_keeps_the_city_wide_datasets_after_its_own_editions(session):
+    # Only the city forecasts the weather: a county's citizen gets the city's forecast (grading rules).
+    from_text = search(session, "开阳县天气预报", rows=100)
+    assert from_text.applied_filters == {"district": "开阳县"} and not from_text.low_confidence
+    assert _own_editions_first(from_text.results, "开阳县")
+    assert "未来七天逐日天气预报" in [r["title"] for r in from_text.results[:3]]
+    given = search(session, "开阳县天气预报", district="开阳县", rows=100)  # how the assistant passes it
+    as_parameter = search(session, "天气预报", district="开阳县", rows=100)  # the HTTP API's usual form
+    assert [r["id"] for r in given.results] == [r["id"] for r in as_parameter.results] == \
+        [r["id"] for r in from_text.results]
+    assert as_parameter.facets["district"] == from_text.facets["district"]
+    assert sum(f["count"] for f in as_parameter.facets["district"]) == as_parameter.count
+    city_only = search(session, "天气预报", district="市本级", rows=100)
+    assert {r["district"] for r in city_only.results} == {"市本级"}
+    assert city_only.count == as_parameter.count - sum(r["district"] == "开阳县" for r in as_parameter.results)
 
 
 def test_pages_of_the_fused_ranking_do_not_overlap(session):
@@ -68,7 +90,7 @@ def test_pages_of_the_fused_ranking_do_not_overlap(session):
 
 def test_dense_only_baseline_honours_filters(session):
     result = search(session, "公园", retrieval="dense", district="云岩区")
-    assert result.results and {r["district"] for r in result.results} == {"云岩区"}
+    assert result.results and _own_editions_first(result.results, "云岩区")
 
 
 def test_without_vectors_the_search_is_lexical_and_says_so(tmp_path, caplog):
