@@ -35,6 +35,13 @@ def test_colloquial_query_finds_the_dataset_and_presents_it_as_a_hit(session):
     assert not result.low_confidence
 
 
+@pytest.mark.parametrize(("query", "title"), [("水龙头流出来的水有点黄能喝吗", "出厂水和管网末梢水水质公告"),
+                                            ("家里人查出来肺结核该去哪家医院", "结核病定点医疗机构")])
+def test_a_distinct_nearest_dataset_is_a_hit_though_the_words_do_not_match(session, query, title):
+    result = search(session, query)
+    assert result.results[0]["title"] == title and not result.low_confidence
+
+
 def test_hybrid_adds_semantic_candidates_to_the_lexical_ones(session):
     lexical = search(session, "想学个厨师证去哪培训", retrieval="lexical", rows=100)
     hybrid = search(session, "想学个厨师证去哪培训", rows=100)
