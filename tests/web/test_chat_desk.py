@@ -5,6 +5,7 @@ history, and axe-core's accessibility check.  Real web service, real Rasa, real 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -59,3 +60,26 @@ def test_consent_before_personal_fields_and_masked_history(page: Page, chat_url,
     assert any(m["text"] == "138****5678" for m in json.loads(stored) if m["who"] == "user")
     page.locator("#chat-menu .cancel-chip").click()
     expect(page.locator("#chat-menu .cancel-chip")).to_be_hidden()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_human_handoff_books_a_callback(page: Page, chat_url, viewport):
+    """转人工 states the hotline and hours and offers 预约回电; the privacy notice comes before the first personal
+    question; the booking ends with an HD ticket number, the phone masked in the reply."""
+    page.set_viewport_size(VIEWPORTS[viewport])
+    page.goto(chat_url)
+    wait_online(page)
+    ask(page, "转人工", "12345")
+    click(page, page.locator(".chat-button", has_text="预约回电").last, "您的称呼")
+    expect(page.locator("#chat-consent")).to_be_visible()
+    expect(page.locator("#chat-input")).to_be_disabled()
+    page.click("#consent-yes")
+    ask(page, "王女士", "回电号码")
+    ask(page, PHONE, "方便接听")
+    click(page, page.locator(".chat-button", has_text="随时都可以").last, "咨询的问题")
+    ask(page, "想了解企业怎么申请交通数据", "请核对")
+    replies = click(page, page.locator(".chat-button", has_text="提交").last, "工单号")
+    done = replies.filter(has_text=re.compile(r"HD\d{8}-[0-9A-Z]{6}")).first
+    expect(done).to_contain_text("138****5678")
+    assert PHONE not in done.inner_text()
+    assert axe_violations(page) == []
