@@ -91,13 +91,17 @@ test-stories: train
 # The gate: the blind held-out set (written from the labelling rules by someone who never saw data/nlu/; never
 # tuned on), then the older held-out file as a second check.
 BLIND_NLU := tests/data/blind/nlu_blind.yml
-# Measured on it (2026-11-29): accuracy 0.889, macro-F1 0.912. The goal is 0.90 for both (issue 12); the gate sits
-# two points under what we reach so that it catches a regression, and moves up as the NLU improves.
-BLIND_MIN_ACCURACY := 0.87
-BLIND_MIN_F1 := 0.89
+# The development set: also written blind from the labelling rules, but this one is tuned on (`make eval-nlu`).
+DEV_NLU := tests/data/nlu_dev.yml
+# Scored by the contract (ops/nlu_score.py --contract: our cancel intent counts as deny, request_callback as
+# human_handoff, as labelling_rules.md allows). Measured on it (2026-11-29, model of 14:25): accuracy 0.902,
+# macro-F1 0.928 (Rasa's unmapped report: 0.889 / 0.917). The issue's goal is 0.90 for both; the gate sits about
+# two points under what we reach so that it catches a regression without failing on noise.
+BLIND_MIN_ACCURACY := 0.88
+BLIND_MIN_F1 := 0.90
 nlu-gate: train
-	$(RASA) test nlu --model $(MODEL) --domain domain --nlu $(BLIND_NLU) --out $(RESULTS)/nlu-blind
-	$(PY) -m ops.nlu_score $(RESULTS)/nlu-blind --min-accuracy $(BLIND_MIN_ACCURACY) --min-macro-f1 $(BLIND_MIN_F1)
+	$(RASA) test nlu --model $(MODEL) --domain domain --nlu $(BLIND_NLU) --successes --out $(RESULTS)/nlu-blind
+	$(PY) -m ops.nlu_score $(RESULTS)/nlu-blind --contract --min-accuracy $(BLIND_MIN_ACCURACY) --min-macro-f1 $(BLIND_MIN_F1)
 	$(RASA) test nlu --model $(MODEL) --domain domain --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu --min-macro-f1 0.93
 
@@ -106,8 +110,10 @@ test: setup browser lint validate train pytest pytest-postgres test-stories nlu-
 eval-nlu: train
 	$(RASA) test nlu --config config.yml --domain domain --nlu data/nlu --cross-validation --folds 5 --out $(RESULTS)/nlu-cv
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu-cv
-	$(RASA) test nlu --model $(MODEL) --domain domain --nlu $(BLIND_NLU) --out $(RESULTS)/nlu-blind
-	$(PY) -m ops.nlu_score $(RESULTS)/nlu-blind
+	$(RASA) test nlu --model $(MODEL) --domain domain --nlu $(DEV_NLU) --successes --out $(RESULTS)/nlu-dev
+	$(PY) -m ops.nlu_score $(RESULTS)/nlu-dev --contract
+	$(RASA) test nlu --model $(MODEL) --domain domain --nlu $(BLIND_NLU) --successes --out $(RESULTS)/nlu-blind
+	$(PY) -m ops.nlu_score $(RESULTS)/nlu-blind --contract
 	$(RASA) test nlu --model $(MODEL) --domain domain --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu
 

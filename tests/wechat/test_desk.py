@@ -65,10 +65,10 @@ def test_a_complaint_filed_inside_wechat(wechat_desk, fake):
     asked = user.click("COMPLAINT")
     assert "哪一类问题" in asked
     asked = user.text(option(asked, "数据质量"))
+    assert "发生了什么" in asked  # the description comes first: a department it names is taken from it
+    asked = user.text("下载下来的数据文件一直打不开，已经三天了")
     assert "涉及哪个部门" in asked
     asked = user.text("市交委")
-    assert "发生了什么" in asked
-    asked = user.text("在贵阳市政府数据开放平台下载公交线路数据时，文件一直打不开，已经三天了")
     assert "联系电话" in asked
     summary = user.text("13812345678")
     assert "请核对您的投诉" in summary and "138****5678" in summary
