@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             pending = [s for s in pending if not s.ready()]
             dead = [s for s in pending if s.proc.poll() is not None]
             if dead:
-                print(f"{dead[0].name} failed to start; see {dead[0].log}", file=sys.stderr)
+                last = dead[0].log.read_text(errors="replace")[-1500:] if dead[0].log.exists() else ""
+                print(f"{dead[0].name} failed to start; see {dead[0].log}:\n{last}", file=sys.stderr)
                 stopping = failed = True
             time.sleep(0.5)
         if pending and not stopping:

@@ -14,7 +14,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,10 +27,15 @@ START_TIMEOUT = 600  # N Rasa processes load their model at once on 2 shared cor
 STOP_TIMEOUT = 90
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+PUBLIC_PORTS = ("RASA_PORT", "ACTIONS_PORT", "WEB_PORT", "PG_PORT", "REDIS_PORT")
+
+
+def ephemeral_start() -> int:
+    """The first port the kernel hands out for outgoing connections: ports below it are never taken by one."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -39,9 +43,11 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def free_port_run(count: int) -> int:
-    """The first of `count` consecutive free loopback ports."""
+    """The first of `count` consecutive free loopback ports, below the ephemeral range: a port picked by binding
+    port 0 is an ephemeral one, which the many connections of a starting profile (to PostgreSQL, Redis, the
+    Rasa processes) may take as their local port before haproxy binds it."""
     for _ in range(200):
-        base = random.randrange(20000, 60000)
+        base = random.randrange(20000, ephemeral_start() - count)
         if all(port_free(base + i) for i in range(count)):
             return base
     raise RuntimeError("no run of free ports")
@@ -82,9 +88,7 @@ class ProdSandbox:
             "DESK_HOST": "127.0.0.1",
             "VAR_DIR": str(self.workdir), "LOG_DIR": str(self.workdir / "log"),
             "PG_DATA": str(self.workdir / "pgdata"), "MODEL_DIR": str(model.parent),
-            "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port()), "WEB_PORT": str(free_port()),
-            "PG_HOST": "127.0.0.1", "PG_PORT": str(free_port()), "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": str(free_port()),
+            "PG_HOST": "127.0.0.1", "REDIS_HOST": "127.0.0.1",
             # the profile's default turns REST off without a token: callers of this sandbox talk REST with it
             "REST_TOKEN": secrets.token_urlsafe(24),
             "PYTHONPATH": str(settings.ROOT),
@@ -95,7 +99,9 @@ class ProdSandbox:
             self.env.pop(name, None)
         self.conf = self._settings()
         internal = self.conf.rasa_processes + 2 * self.conf.workers
-        self.env["INTERNAL_PORT_BASE"] = str(free_port_run(internal))
+        base = free_port_run(len(PUBLIC_PORTS) + internal)  # one run: the public ports, then the internal ones
+        self.env.update({name: str(base + i) for i, name in enumerate(PUBLIC_PORTS)})
+        self.env["INTERNAL_PORT_BASE"] = str(base + len(PUBLIC_PORTS))
         self.conf = self._settings()
         self.proc: subprocess.Popen | None = None
         self.leftovers: list[str] = []
