@@ -69,7 +69,8 @@ def test_human_handoff_books_a_callback(page: Page, chat_url, viewport):
     page.set_viewport_size(VIEWPORTS[viewport])
     page.goto(chat_url)
     wait_online(page)
-    ask(page, "转人工", "12345")
+    offer = ask(page, "转人工", "需要预约吗")  # the last of its two messages: the offer, with its buttons
+    expect(offer.filter(has_text="12345").first).to_be_visible()
     click(page, page.locator(".chat-button", has_text="预约回电").last, "您的称呼")
     expect(page.locator("#chat-consent")).to_be_visible()
     expect(page.locator("#chat-input")).to_be_disabled()
