@@ -130,7 +130,9 @@ class Desk:
             self.endpoints = prod.ENDPOINTS
             tracker = database_url(workdir, "tracker")
             self.conf = dataclasses.replace(self.conf, tracker_db=tracker.rsplit("/", 1)[1])
-            server_env = {**prod.server_env(self.conf), "DB_URL": self.conf.db_url, "TRACKER_DB": self.conf.tracker_db}
+            # the stores of the production profile, not its public defaults: these tests talk REST to Rasa directly
+            server_env = {**prod.server_env(self.conf), "REST_CHANNEL": "on", "DB_URL": self.conf.db_url,
+                          "TRACKER_DB": self.conf.tracker_db}
         self.env = services.child_env(
             self.conf,
             {
