@@ -43,7 +43,6 @@ class ActionOfferHuman(Action):
             within = f"{workdays.deadline(types.CALLBACK.name).working_days}个工作日"
             dispatcher.utter_message(response="utter_offer_callback_in_hours", within=within)
         else:
-            today = now.astimezone(workdays.CHINA).date() if now.tzinfo else now.date()
             dispatcher.utter_message(response="utter_offer_callback_after_hours",
-                                     when=hours.describe_start(state.next_start, today))
+                                     when=hours.describe_start(state.next_start, hours.local(now).date()))
         return []

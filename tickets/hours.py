@@ -31,19 +31,24 @@ def describe_hours(periods: tuple[tuple[time, time], ...] | None = None) -> str:
     return f"工作日（周一至周五，法定节假日除外）{spans}（北京时间）"
 
 
+def local(moment: datetime) -> datetime:
+    """`moment` as naive Beijing time (an aware moment is converted; a naive one is taken as Beijing time)."""
+    return moment.astimezone(CHINA).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def at(moment: datetime, periods: tuple[tuple[time, time], ...] | None = None) -> Hours:
     """Whether `moment` (aware, or naive Beijing time) falls in a working period, else the next period's start."""
     periods = periods or settings.get().work_hours
-    local = moment.astimezone(CHINA).replace(tzinfo=None) if moment.tzinfo else moment
-    day = local.date()
+    now = local(moment)
+    day = now.date()
     for offset in range(LOOKAHEAD_DAYS):
         candidate = day + timedelta(days=offset)
         if not is_workday(candidate)[0]:
             continue
         for start, end in periods:
-            if offset == 0 and start <= local.time() < end:
+            if offset == 0 and start <= now.time() < end:
                 return Hours(True, None)
-            if offset > 0 or local.time() < start:
+            if offset > 0 or now.time() < start:
                 return Hours(False, datetime.combine(candidate, start))
     raise RuntimeError(f"no working day within {LOOKAHEAD_DAYS} days of {day}")
 
