@@ -17,6 +17,7 @@ The catalogue enters only through `Statistics` (document frequencies, from the s
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,8 +27,13 @@ import numpy as np
 from catalog_index.analysis import Analyzer, is_cjk, pinyin_key
 from catalog_index.departments import DepartmentRef
 from catalog_index.filters import read_text
+from textnorm import normalize
 
 SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropped first when relaxing
+# The user's own record ("查一下我的公积金余额", "我的驾照扣了几分"): open data holds nobody's personal records, so
+# such a query is never a confident hit (the NLU's out_of_scope says the same of them).  My family or friends are
+# not records ("我的孩子该上哪个学校" is a topic), nor is my house on a public list ("怎么查我家房子是不是危房").
+PERSONAL = re.compile(r"我的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)")
 
 
 class Statistics(Protocol):
@@ -80,6 +86,11 @@ def understand(q: str, departments: Mapping[str, DepartmentRef]) -> tuple[str, d
     """(the query text without the filters written in it, those filters), e.g.
     "花溪区的学校名单" → (" 的学校名单", {"district": "花溪区"})."""
     return read_text(q, departments)
+
+
+def personal(q: str) -> bool:
+    """The query asks for the user's own record (`PERSONAL`)."""
+    return bool(PERSONAL.search(normalize(q)))
 
 
 def words(analyzer: Analyzer, rest: str) -> list[str]:

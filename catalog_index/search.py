@@ -41,7 +41,7 @@ from catalog_index.backend import Backend, for_session
 from catalog_index.columns import Snapshot, snapshot
 from catalog_index.filters import InvalidParameter
 from catalog_index.models import Dataset
-from catalog_index.query import Group, Match, content_words, groups, understand, words
+from catalog_index.query import Group, Match, content_words, groups, personal, understand, words
 from catalog_index.store import dataset_record
 from embedding import get_embedder
 from textnorm import normalize
@@ -166,7 +166,27 @@ def _match(run: _Search, query_groups: list[Group], filters: dict[str, Any]) -> 
         match = tuple(g.clause for g in combo)
         if len(run.passing(match, filters)):
             return Matches(match, filters, sum(g.weight for g in combo) / total, combo)
-    return None
+    return _best_subset(run, usable, filters, total)
+
+
+def _best_subset(run: _Search, usable: list[Group], filters: dict[str, Any], total: float) -> Matches | None:
+    """The subset of groups with the most information that some dataset matches, from each group's own match
+    list (one full-text pass per group): what the probes of `_match` miss when a long query has many groups
+    ("看中一个新楼盘，想确认开发商有没有拿到预售证": none of its heaviest subsets matches, 预售证 alone does)."""
+    lists = [run.passing((g.clause,), filters) for g in usable]
+    rows = np.unique(np.concatenate(lists)) if lists else np.zeros(0, dtype=np.int64)
+    if not len(rows):
+        return None
+    has = np.array([np.isin(rows, found) for found in lists])  # groups × candidate rows
+    weights = np.array([g.weight for g in usable])
+    information = weights @ has
+    best = np.flatnonzero(information == information.max())
+    best = best[np.argmax(has[:, best].sum(axis=0))]  # ties: the subset with more groups
+    hits = has[:, best]
+    combo = tuple(g for g, hit in zip(usable, hits, strict=True) if hit)
+    match = tuple(g.clause for g in combo)
+    run.passed[(match, tuple(sorted(filters.items())))] = rows[has[hits].all(axis=0)]  # AND of the groups' lists
+    return Matches(match, filters, float(information[best]) / total, combo)
 
 
 def _run(run: _Search, analyzer: Analyzer, rest: str, filters: dict[str, Any],
@@ -338,7 +358,7 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     start = (page - 1) * rows
     page_rows = list(zip(found[start:start + rows].tolist(), found_scores[start:start + rows].tolist(), strict=True))
     results = _results(backend, snap, page_rows, terms)
-    low = bool(q.strip()) and bool(query_groups) and lexical_low and not vouched
+    low = bool(q.strip()) and bool(query_groups) and (lexical_low and not vouched or personal(q))
     return SearchResult(count, page, rows, low, results, snap.facets(found), applied)
 
 

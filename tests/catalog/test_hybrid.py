@@ -42,6 +42,21 @@ def test_a_distinct_nearest_dataset_is_a_hit_though_the_words_do_not_match(sessi
     assert result.results[0]["title"] == title and not result.low_confidence
 
 
+def test_a_long_query_is_matched_by_its_most_informative_words(session):
+    # None of the heaviest subsets of its six words matches a dataset (it found nothing): 预售证 and 楼盘 do.
+    result = search(session, "看中一个新楼盘，想确认开发商有没有拿到预售证", retrieval="lexical")
+    assert result.results[0]["title"] == "商品房预售许可信息"
+
+
+@pytest.mark.parametrize("query", ["查一下我的公积金余额还有多少", "我的驾照这个周期扣了几分"])
+def test_a_personal_record_is_not_a_hit(session, query):
+    assert search(session, query).low_confidence
+
+
+def test_my_family_is_not_a_personal_record(session):
+    assert not search(session, "我的孩子明年上小学，划片范围在哪看").low_confidence
+
+
 def test_hybrid_adds_semantic_candidates_to_the_lexical_ones(session):
     lexical = search(session, "想学个厨师证去哪培训", retrieval="lexical", rows=100)
     hybrid = search(session, "想学个厨师证去哪培训", rows=100)
