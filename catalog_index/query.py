@@ -30,10 +30,11 @@ from catalog_index.filters import read_text
 from textnorm import normalize
 
 SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropped first when relaxing
-# The user's own record ("查一下我的公积金余额", "我的驾照扣了几分"): open data holds nobody's personal records, so
-# such a query is never a confident hit (the NLU's out_of_scope says the same of them).  My family or friends are
-# not records ("我的孩子该上哪个学校" is a topic), nor is my house on a public list ("怎么查我家房子是不是危房").
-PERSONAL = re.compile(r"我的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)")
+# The user's own record ("查一下我的公积金余额", "我的驾照扣了几分", "查我昨天做的核酸结果"): open data holds nobody's
+# personal records, so such a query is never a confident hit (the NLU's out_of_scope says the same of them).  My
+# family or friends are not records ("我的孩子该上哪个学校" is a topic), nor is my house on a public list
+# ("怎么查我家房子是不是危房").
+PERSONAL = re.compile(r"我的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)|查(一下|查)?我(?!家|们)")
 
 
 class Statistics(Protocol):

@@ -13,6 +13,7 @@ from catalog_index.analysis import (
     read_synonyms,
     title_terms,
 )
+from catalog_index.query import words
 from knowledge.retrieval import _Tokenizer
 from textnorm import normalize
 from tickets.demand import normalise_query
@@ -67,6 +68,12 @@ def test_generic_and_stop_words_are_loaded():
     analyzer = get_analyzer()
     assert {"数据", "信息", "名录", "查询"} <= analyzer.generic
     assert {"有没有", "哪里", "我想"} <= analyzer.stop
+
+
+def test_question_framing_is_not_matched():
+    # doubt, intention and relative time name no data: only the topic is left to match
+    assert words(get_analyzer(), "想晓得明年对口哪个学校") == ["对口", "学校"]
+    assert words(get_analyzer(), "朋友给我看的焊工证不知道是不是真的") == ["朋友", "焊工证"]
 
 
 def test_domain_dictionary_generation():

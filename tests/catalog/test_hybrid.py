@@ -48,13 +48,14 @@ def test_a_long_query_is_matched_by_its_most_informative_words(session):
     assert result.results[0]["title"] == "商品房预售许可信息"
 
 
-@pytest.mark.parametrize("query", ["查一下我的公积金余额还有多少", "我的驾照这个周期扣了几分"])
+@pytest.mark.parametrize("query", ["查一下我的公积金余额还有多少", "我的驾照这个周期扣了几分", "查我昨天做的核酸结果"])
 def test_a_personal_record_is_not_a_hit(session, query):
     assert search(session, query).low_confidence
 
 
 def test_my_family_is_not_a_personal_record(session):
     assert not search(session, "我的孩子明年上小学，划片范围在哪看").low_confidence
+    assert not search(session, "怎么查我家房子是不是危房").low_confidence  # a public list
 
 
 def test_hybrid_adds_semantic_candidates_to_the_lexical_ones(session):
