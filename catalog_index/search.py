@@ -8,9 +8,12 @@ The steps, each in its own module:
    (explicit parameters win over them); the rest becomes query groups (words, their pieces, synonyms, pinyin).
 3. Matching (`_match` here, through `catalog_index.backend`: SQLite FTS5 in `catalog_index.fts5`): all groups
    must match; when no dataset has them all, the most informative subset of groups (by IDF weight) that some
-   dataset matches is used (minimum-should-match).  The share of the query's information that the used groups
-   cover decides `low_confidence`: under 60 % (or no match at all) the assistant must not present the results
-   as hits.  If filters read from the text leave nothing, the query is run again without them, as plain text.
+   dataset matches is used (minimum-should-match: the heaviest subsets are probed first, and when none of them
+   matches, the best subset is read from each group's own match list).  The share of the query's information that
+   the used groups cover decides `low_confidence`: under 60 % (or no match at all) the assistant must not present
+   the results as hits unless the nearest dataset vouches for them (DENSE_CONFIDENT, DENSE_DISTINCT); a query for
+   the user's own record (`query.personal`) is never a confident hit.  If filters read from the text leave
+   nothing, the query is run again without them, as plain text.
 4. Filtering, facets, ranking and paging on the process's snapshot (`catalog_index.columns.Snapshot`): only
    the page's rows are read from the database.  Facets are counted over all matches after filters;
    `sort="updated"` orders by update date instead of relevance.
