@@ -7,7 +7,8 @@ fallback reverted the turn silently.  Here the text itself is read first (``read
 trusted on messages without words, and each kind gets a short, useful reply:
 
 - a button payload of an earlier turn ("/affirm" when nothing is pending) → why nothing happened, and the menu;
-- a bare phone number / number / ticket number → asked what it is, with the ticket-lookup button;
+- a bare phone number / number / ticket number → asked what it is, with the ticket-lookup button ("88", "886"
+  are the chat way of saying goodbye: the goodbye);
 - "提交"/"确认" with no form open → there is nothing to submit, and the menu;
 - an acknowledgement ("好的", "嗯嗯", "👍") → acknowledged, and the menu;
 - punctuation, emoji, gibberish → "没太明白" with suggestions; twice in a row → a human is offered;
@@ -40,6 +41,7 @@ STALE_BUTTON = "stale_button"
 PHONE = "phone"
 TICKET_NO = "ticket_no"
 NUMBER = "number"
+FAREWELL = "farewell"
 NOTHING_PENDING = "nothing_pending"
 ACKNOWLEDGEMENT = "acknowledgement"
 NOISE = "noise"
@@ -55,6 +57,7 @@ _ACK = re.compile(
     re.I,
 )
 _PHONE_CHARS = re.compile(r"[\d\s+\-－()（）]+")
+_FAREWELL = re.compile(r"8{2,4}6?[~～]*")  # 88 / 886: 拜拜 / 拜拜了 in chat
 # An intent NLU gives this confidently to a short message with words is taken as an acknowledgement.
 ACK_INTENTS = {"affirm", "deny"}
 ACK_MIN_CONFIDENCE = 0.8
@@ -81,6 +84,8 @@ def read(text: str) -> str:
         return TICKET_NO
     if find_phone(bare) and _PHONE_CHARS.fullmatch(bare):
         return PHONE
+    if _FAREWELL.fullmatch(core):
+        return FAREWELL
     if core.isdigit():
         return NUMBER
     if _PENDING.fullmatch(core):
@@ -158,6 +163,8 @@ def reply_without_words(dispatcher: CollectingDispatcher, kind: str, text: str) 
         dispatcher.utter_message(text=NOTHING_TO_CONFIRM, buttons=MENU)
     elif kind == ACKNOWLEDGEMENT:
         dispatcher.utter_message(text=ACKNOWLEDGED, buttons=MENU)
+    elif kind == FAREWELL:
+        dispatcher.utter_message(response="utter_goodbye")
     else:
         return False
     return True

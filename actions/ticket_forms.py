@@ -309,9 +309,19 @@ DESCRIPTION_NOT_CATEGORY = 16  # characters from which an answer to "哪一类�
 
 
 class ComplaintDetails:
-    """The complaint form (a mixin).  A description given while the category is asked is kept (the category is
-    asked again); a description that names a department fills the department, so it is not asked (the
-    confirmation summary shows it and "修改涉及部门" changes it)."""
+    """The complaint form (a mixin).  A description given in the message that opens the complaint, or while the
+    category is asked, is kept (the category is asked again); a description that names a department fills the
+    department, so it is not asked (the confirmation summary shows it and "修改涉及部门" changes it)."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict]:
+        events = await super().run(dispatcher, tracker, domain)
+        text = clean((tracker.latest_message or {}).get("text"))
+        if (activated_this_turn(tracker, self.form_name()) and tracker.get_slot("complaint_description") is None
+                and self.describes(text, tracker)):
+            dispatcher.utter_message(response="utter_description_kept")
+            kept = await self.validate_complaint_description(text, dispatcher, tracker, domain)
+            events += [SlotSet(slot, value) for slot, value in kept.items()]
+        return events
 
     async def validate_complaint_category(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                           domain: DomainDict) -> dict[str, Any]:

@@ -41,7 +41,8 @@ def test_out_of_scope_says_what_the_assistant_does(desk):
         ("提交", fallback.NOTHING_PENDING), ("确认提交", fallback.NOTHING_PENDING),
         ("？", fallback.NOISE), ("。。。", fallback.NOISE), ("😂", fallback.NOISE), ("  ", fallback.NOISE),
         ("13812345678", fallback.PHONE), ("138 1234 5678", fallback.PHONE), ("0851-86861234", fallback.PHONE),
-        ("123", fallback.NUMBER), ("２０２６", fallback.NUMBER), ("sq20261127-7k3m9q", fallback.TICKET_NO),
+        ("123", fallback.NUMBER), ("２０２６", fallback.NUMBER), ("88", fallback.FAREWELL), ("886~", fallback.FAREWELL),
+        ("8686", fallback.NUMBER), ("sq20261127-7k3m9q", fallback.TICKET_NO),
         ("/affirm", fallback.STALE_BUTTON), ('/dataset_detail{"dataset_id": "JTW-0004"}', fallback.STALE_BUTTON),
         ("asdfgh", fallback.WORDS), ("开放数据收费吗", fallback.WORDS), ("我的电话13812345678", fallback.WORDS),
     ],
@@ -64,6 +65,8 @@ def test_small_talk_answers_words_and_reads_wordless_messages():
     assert run(fallback.ActionSmallTalk(), "/greet", "greet")[0]["response"] == "utter_greet"  # a WeChat menu payload
     (number,) = run(fallback.ActionSmallTalk(), "123", "goodbye", 0.89)
     assert "工单号" in number["text"] and number["buttons"]
+    assert run(fallback.ActionSmallTalk(), "886", "goodbye")[0]["response"] == "utter_goodbye"
+    assert run(fallback.ActionFallback(), "88", "inform", 0.99)[0]["response"] == "utter_goodbye"  # NLU: a number
 
 
 def test_unsure_words_are_not_taken_for_an_acknowledgement():

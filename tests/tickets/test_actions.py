@@ -34,13 +34,13 @@ def _catalog(catalog_db_url, monkeypatch):
 
 def tracker(slots: dict, text: str = "", intent: str = "inform", form: str = "data_request_form",
             requested: str | None = None, channel: str = "socketio", entities: list | None = None,
-            confidence: float = 1.0) -> Tracker:
+            confidence: float = 1.0, activating: str = "data_request_form") -> Tracker:
     slots = {"requested_slot": requested, **slots}
     events = [{"event": "user", "text": text, "input_channel": channel}]
     events += [{"event": "slot", "name": k, "value": v} for k, v in slots.items()
                if k not in ("requested_slot", "form_invalid", "submission_key")]  # bookkeeping is not "recent"
     if form is None:  # activation, as Rasa 3.6 sends it: the loop is already set when the validation runs
-        form = "data_request_form"
+        form = activating
         events += [{"event": "user_featurization", "use_text_for_featurization": False},
                    {"event": "active_loop", "name": form}]
     latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": entities or [],
@@ -258,6 +258,23 @@ def test_a_description_given_for_the_category_is_kept():
                               form_name="complaint_form")
     assert filled["complaint_description"] == description and filled["complaint_category"] is None
     assert [m["response"] for m in messages] == ["utter_description_kept"]
+
+
+def test_the_message_that_opens_a_complaint_is_its_description():
+    opening = "我要投诉，公交集团的实时到站接口这周经常挂，返回的全是空数据"
+    events, messages = run(ComplaintForm(), tracker({}, text=opening, intent="file_complaint", form=None,
+                                                     activating="complaint_form"))
+    filled = slot_events(events)
+    assert filled["complaint_description"] == opening
+    assert filled["complaint_department"] == "贵阳公共交通（集团）有限公司"
+    assert [m["response"] for m in messages] == ["utter_description_kept", "utter_department_from_description"]
+
+
+@pytest.mark.parametrize("opening", ["我要投诉", "投诉举报", "我想反映数据质量方面的问题"])
+def test_an_opening_without_a_description_keeps_nothing(opening):
+    events, messages = run(ComplaintForm(), tracker({}, text=opening, intent="file_complaint", form=None,
+                                                     activating="complaint_form"))
+    assert "complaint_description" not in slot_events(events) and messages == []
     for category, kept in (("数据质量", "数据质量"), ("我要反映的是数据质量方面的问题", "数据质量"), ("5", "其他")):
         filled, _ = answer(ComplaintForm(), {}, "complaint_category", category, "inform", form_name="complaint_form")
         assert filled["complaint_category"] == kept and "complaint_description" not in filled, category

@@ -250,6 +250,16 @@ def test_a_complaint_told_at_once_keeps_its_description_department_and_asks_the_
     assert (ticket.phone, ticket.department, ticket.category) == (PHONE, "贵阳市交通委员会", "数据质量")
 
 
+def test_a_complaint_told_in_its_first_message_is_not_asked_again(desk):
+    user = sender()
+    opened = talk(desk, user, "公交集团的实时到站接口这周老是挂，返回的全是空数据，我要投诉")
+    assert "记下了" in opened and "贵阳公共交通（集团）有限公司" in opened and "哪一类问题" in opened
+    asked = talk(desk, user, "数据质量")
+    assert "请留下联系电话" in asked and "请具体说说" not in asked and "涉及哪个部门" not in asked
+    summary = talk(desk, user, PHONE)
+    assert "实时到站接口这周老是挂" in summary and "涉及部门：贵阳公共交通（集团）有限公司" in summary
+
+
 def test_a_department_abbreviation_is_the_department(desk):
     user = sender()
     talk(desk, user, "我要投诉", "数据开放")
