@@ -77,7 +77,7 @@ async def _user(session: aiohttp.ClientSession, url: str, script: list[str], pau
 
 
 async def measure(url: str, script: list[str], users: int, seconds: float, pause: float,
-                  headers: dict[str, str] | None = None) -> tuple[Run, float]:
+                  headers: dict[str, str] | None = None, max_turns: int = 100_000) -> tuple[Run, float]:
     run, headers = Run(), headers or {}
     connector = aiohttp.TCPConnector(limit=users)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -88,7 +88,7 @@ async def measure(url: str, script: list[str], users: int, seconds: float, pause
                     raise RuntimeError(f"{url} answers {resp.status} to the warm-up: {await resp.text()}")
         started = time.monotonic()
         stop_at = started + seconds
-        await asyncio.gather(*(_user(session, url, script, pause, stop_at, run, 100_000, headers)
+        await asyncio.gather(*(_user(session, url, script, pause, stop_at, run, max_turns, headers)
                                for _ in range(users)))
         return run, time.monotonic() - started
 
@@ -124,6 +124,10 @@ class Target:
 
     script = DESK_SCRIPT
     leftovers: list[str]
+
+    def root_pids(self) -> list[int]:
+        """The processes this target started (their descendants are its servers too): for benchmarks.cpu_turns."""
+        return [proc.pid for proc in getattr(self, "procs", [])]
 
     def _check(self, ports: list[int], procs: list[subprocess.Popen]) -> None:
         self.leftovers = [f"pid {proc.pid} still running" for proc in procs if proc.poll() is None]
@@ -187,17 +191,23 @@ class EmbeddedDesk(Target):
 
 
 class ProdProfile(Target):
+    def __init__(self, model: Path | None = None, **sandbox: object) -> None:
+        self.model, self.options = model, sandbox  # model: a trained model to use as it is (default: ensure_model)
+
     def __enter__(self) -> tuple[str, dict]:
         from ops.prod.sandbox import ProdSandbox, missing_parts
         from ops.train import ensure_model
 
         if missing_parts():
             raise SystemExit(f"the production profile needs {missing_parts()}: run `make prod-install`")
-        self.sandbox = ProdSandbox(ensure_model()).start()
+        self.sandbox = ProdSandbox(self.model or ensure_model(), **self.options).start()
         return self.sandbox.conf.rasa_url, self.sandbox.rest_headers
 
     def __exit__(self, *exc: object) -> None:
         self.leftovers = self.sandbox.stop()
+
+    def root_pids(self) -> list[int]:
+        return [self.sandbox.proc.pid]
 
 
 class Running(Target):
