@@ -91,13 +91,14 @@ test-stories: train
 # The gate: the blind held-out set (written from the labelling rules by someone who never saw data/nlu/; never
 # tuned on), then the older held-out file as a second check.
 BLIND_NLU := tests/data/blind/nlu_blind.yml
-# The development set: also written blind from the labelling rules, but this one is tuned on (`make eval-nlu`).
+# The development sets, also written blind from the labelling rules (`make eval-nlu`): the first is tuned on, the
+# second only checks that what was tuned on the first generalises (never tuned on, nothing copied from it).
 DEV_NLU := tests/data/nlu_dev.yml
+CHECK_NLU := tests/data/nlu_dev2.yml
 # Scored by the contract (ops/nlu_score.py --contract: our cancel intent counts as deny, request_callback as
-# human_handoff, as labelling_rules.md allows). Measured on it (2026-11-29, model of 14:25): accuracy 0.902,
-# macro-F1 0.928 (Rasa's unmapped report: 0.889 / 0.917). The issue's goal is 0.90 for both; the gate sits about
-# two points under what we reach so that it catches a regression without failing on noise.
-BLIND_MIN_ACCURACY := 0.88
+# human_handoff, as labelling_rules.md allows). Measured on it (2026-11-29, model of 16:05): accuracy 0.913,
+# macro-F1 0.936 (Rasa's unmapped report: 0.900 / 0.925). The gate is the issue's goal, 0.90 for both.
+BLIND_MIN_ACCURACY := 0.90
 BLIND_MIN_F1 := 0.90
 nlu-gate: train
 	$(RASA) test nlu --model $(MODEL) --domain domain --nlu $(BLIND_NLU) --successes --out $(RESULTS)/nlu-blind
@@ -112,6 +113,8 @@ eval-nlu: train
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu-cv
 	$(RASA) test nlu --model $(MODEL) --domain domain --nlu $(DEV_NLU) --successes --out $(RESULTS)/nlu-dev
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu-dev --contract
+	$(RASA) test nlu --model $(MODEL) --domain domain --nlu $(CHECK_NLU) --successes --out $(RESULTS)/nlu-dev2
+	$(PY) -m ops.nlu_score $(RESULTS)/nlu-dev2 --contract
 	$(RASA) test nlu --model $(MODEL) --domain domain --nlu $(BLIND_NLU) --successes --out $(RESULTS)/nlu-blind
 	$(PY) -m ops.nlu_score $(RESULTS)/nlu-blind --contract
 	$(RASA) test nlu --model $(MODEL) --domain domain --nlu tests/data/nlu_test.yml --out $(RESULTS)/nlu
