@@ -17,17 +17,25 @@ conversation record does not need it once the form that asked for it is over:
 - A conversation's tracker stays in memory between its turns (`cache.py`: LRU of TRACKER_CACHE_CONVERSATIONS,
   checked against the database with one indexed query per turn, never served stale): a turn no longer parses
   and rebuilds the whole conversation from SQL.
+- A turn's usual work is two statements on autocommit connections: the cache's check when the tracker is
+  retrieved, and one multi-row INSERT when it is saved (no pool ping, no BEGIN/COMMIT, no second check: the
+  conversation's lock is held from the retrieve to the save, so nothing else appends in between, and the next
+  retrieve's check would see it if something did).  Such a connection found dead (PostgreSQL restarted) makes
+  SQLAlchemy drop the whole pool, and the statement is run once more on a new connection.  Saves that mask
+  earlier rows (a form's end) and those of a tracker the cache did not serve keep the checked, transactional
+  path (pool_pre_ping).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
@@ -41,6 +49,7 @@ import settings
 from bot.tracker_store.cache import Entry, TrackerCache
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH = 500  # sender ids per statement (bound parameters stay well under every driver's limit)
 TAG_INDEX = "ix_events_sender_id_id"  # (sender_id, id): the cache's check is one index probe
@@ -94,6 +103,9 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        # a turn's one-statement reads and appends: no ping, no transaction (see the module docstring)
+        self.quick = sa.create_engine(url, isolation_level="AUTOCOMMIT", **create_engine_kwargs(url))
+        self.quick_sessionmaker = sa.orm.session.sessionmaker(bind=self.quick)
         conf = settings.get()
         self.cache = TrackerCache(conf.tracker_cache_conversations, conf.tracker_redact_idle_minutes)
         try:  # several Rasa processes may start at once: one of them creates it
@@ -109,50 +121,96 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
             self.SQLEvent.sender_id == sender_id).one()
         return int(count), last
 
+    def _quickly(self, work: Callable[[Any], T]) -> T:
+        """`work(session)` on an autocommit connection taken without a ping; once more when that connection was
+        dead (SQLAlchemy has then invalidated the whole pool, so the second try connects afresh)."""
+        for attempt in (1, 2):
+            try:
+                with contextlib.closing(self.quick_sessionmaker()) as session:
+                    return work(session)
+            except sa.exc.DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+                logger.warning("tracker store: a pooled connection was dead (%s); trying once more", error.orig)
+        raise AssertionError("unreachable")
+
+    def _load(self, session: Any, sender_id: str) -> Entry | None:
+        tag = self._tag(session, sender_id)  # before the events: a row committed in between makes a miss
+        entry = self.cache.get(sender_id, tag)
+        if entry is None:
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+            if not rows:
+                return None
+            events = deserialise_events([json.loads(row.data) for row in rows])
+            entry = Entry(tag, events, max(e.timestamp for e in events) if events else 0.0)
+            if len(events) == len(rows):  # else a row Rasa cannot read: leave the counting to SQL
+                self.cache.put(sender_id, entry)
+        return entry
+
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The latest session, as SQLTrackerStore returns it; from the cache when the database still holds what it
         held when the entry was filled."""
         if not self.cache.enabled or not self.domain:
             return await super().retrieve(sender_id)
-        with self.session_scope() as session:
-            tag = self._tag(session, sender_id)  # before the events: a row committed in between makes a miss
-            entry = self.cache.get(sender_id, tag)
-            if entry is None:
-                rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
-                if not rows:
-                    return None
-                events = deserialise_events([json.loads(row.data) for row in rows])
-                entry = Entry(tag, events, max(e.timestamp for e in events) if events else 0.0)
-                if len(events) == len(rows):  # else a row Rasa cannot read: leave the counting to SQL
-                    self.cache.put(sender_id, entry)
+        entry = self._quickly(lambda session: self._load(session, sender_id))
+        if entry is None:
+            return None
         return DialogueStateTracker.from_events(sender_id, list(entry.events), self.domain.slots)
 
-    def _cached_prefix(self, session: Any, tracker: DialogueStateTracker) -> tuple[Entry, tuple] | None:
-        """The cache entry this tracker was served from, if it is still what the database holds."""
+    def _served_entry(self, tracker: DialogueStateTracker) -> Entry | None:
+        """The cache entry this tracker was served from (its events extend the entry's very objects)."""
         entry = self.cache.peek(tracker.sender_id) if self.cache.enabled else None
         if entry is None or not entry.events or len(tracker.events) < len(entry.events):
             return None
         if tracker.events[len(entry.events) - 1] is not entry.events[-1]:  # served trackers share the events
             return None
+        return entry
+
+    def _cached_prefix(self, session: Any, tracker: DialogueStateTracker) -> tuple[Entry, tuple] | None:
+        """The cache entry this tracker was served from, if it is still what the database holds."""
+        entry = self._served_entry(tracker)
+        if entry is None:
+            return None
         tag = self._tag(session, tracker.sender_id)
         return (entry, tag) if tag == entry.tag else None
+
+    def _rows(self, tracker: DialogueStateTracker, events: list, masked: bool) -> list[dict[str, Any]]:
+        """The events table's rows for `events` (their phones masked when `masked`)."""
+        rows = []
+        for event in events:
+            data = event.as_dict()
+            intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
+            rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
+                         "timestamp": data.get("timestamp"), "intent_name": intent, "action_name": data.get("name"),
+                         "data": json.dumps(redact(data) if masked else data)})
+        return rows
+
+    def _append(self, session: Any, rows: list[dict[str, Any]]) -> list[int]:
+        """One multi-row INSERT; the new rows' ids."""
+        table = self.SQLEvent.__table__
+        if session.bind.dialect.implicit_returning:  # PostgreSQL
+            return [row_id for (row_id,) in session.execute(table.insert().values(rows).returning(table.c.id))]
+        last = session.execute(table.insert().values(rows)).lastrowid  # SQLite: the last row's id
+        return list(range(last - len(rows) + 1, last + 1))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         sender, no_form = tracker.sender_id, tracker.active_loop_name is None
+        entry = self._served_entry(tracker)
+        events = list(itertools.islice(tracker.events, len(entry.events) if entry else 0, len(tracker.events)))
+        if entry and not (no_form and any(event.type_name == ACTIVE_LOOP for event in events)):
+            # served this turn, checked then, the conversation locked since: append, nothing to mask in place
+            self.cache.drop(sender)  # put back below once the rows are stored
+            rows = self._rows(tracker, events, no_form)
+            ids = self._quickly(lambda session: self._append(session, rows)) if rows else []
+            self._extend(entry, entry.tag, [(row_id, row["data"]) for row_id, row in zip(ids, rows, strict=True)], sender)
+            return
         with self.session_scope() as session:
             cached = self._cached_prefix(session, tracker)
             self.cache.drop(sender)  # put back below only if nothing makes it differ from the database
             stored = len(cached[0].events) if cached else self._event_query(session, sender, False).count()
             events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
-            rows = []
-            for event in events:
-                data = event.as_dict()
-                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
-                rows.append(self.SQLEvent(sender_id=sender, type_name=event.type_name,
-                                          timestamp=data.get("timestamp"), intent_name=intent,
-                                          action_name=data.get("name"),
-                                          data=json.dumps(redact(data) if no_form else data)))
+            rows = [self.SQLEvent(**row) for row in self._rows(tracker, events, no_form)]
             session.add_all(rows)
             session.flush()
             stored_rows = [(row.id, row.data) for row in rows]  # what the database now holds, for the cache
@@ -161,14 +219,18 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
                 rewritten = self._redact_conversations(session, [sender], since=form_run_start(tracker))
             session.commit()
         if cached and not rewritten:
-            new = deserialise_events([json.loads(data) for _, data in stored_rows])
-            if len(new) != len(stored_rows) or any(isinstance(event, SessionStarted) for event in new):
-                return  # an unreadable row, or a new session (SQL returns the latest session only): reload
-            entry, (count, last) = cached
-            entry.events += new
-            entry.tag = (count + len(stored_rows), max([last or 0, *(row_id for row_id, _ in stored_rows)]))
-            entry.last_timestamp = max([entry.last_timestamp, *(event.timestamp for event in new)])
-            self.cache.put(sender, entry)
+            self._extend(cached[0], cached[1], stored_rows, sender)
+
+    def _extend(self, entry: Entry, tag: tuple, stored_rows: list[tuple[int, str]], sender: str) -> None:
+        """Put `entry` back, grown by the rows just stored after the database held `tag`."""
+        new = deserialise_events([json.loads(data) for _, data in stored_rows])
+        if len(new) != len(stored_rows) or any(isinstance(event, SessionStarted) for event in new):
+            return  # an unreadable row, or a new session (SQL returns the latest session only): reload
+        count, last = tag
+        entry.events += new
+        entry.tag = (count + len(stored_rows), max([last or 0, *(row_id for row_id, _ in stored_rows)]))
+        entry.last_timestamp = max([entry.last_timestamp, *(event.timestamp for event in new)])
+        self.cache.put(sender, entry)
 
     def _redact_conversations(self, session: Any, sender_ids: Iterable[str], since: float | None = None) -> int:
         """Mask the phones in the stored events of these conversations (those stored at or after `since`, when
