@@ -42,6 +42,16 @@ def test_a_distinct_nearest_dataset_is_a_hit_though_the_words_do_not_match(sessi
     assert result.results[0]["title"] == title and not result.low_confidence
 
 
+@pytest.mark.parametrize(("query", "title", "before"), [
+    ("手机落在地铁上了怎么找回来", "地铁乘客遗失物品招领信息", "地铁列车实时到站信息"),
+    ("被人打了想做个伤情鉴定", "司法鉴定机构名录", "妇女维权服务站点")])
+def test_a_colloquial_query_is_ranked_by_its_neighbourhood(session, query, title, before):
+    # Few of the words match: the dense list, refined by the nearest datasets' vectors and counted by closeness,
+    # carries the ranking (plain reciprocal-rank fusion put `before` first).
+    result = search(session, query)
+    assert titles(result)[0] == title and before in titles(result)
+
+
 def test_a_long_query_is_matched_by_its_most_informative_words(session):
     # None of the heaviest subsets of its six words matches a dataset (it found nothing): 预售证 and 楼盘 do.
     result = search(session, "看中一个新楼盘，想确认开发商有没有拿到预售证", retrieval="lexical")
