@@ -34,7 +34,18 @@ SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropp
 # personal records, so such a query is never a confident hit (the NLU's out_of_scope says the same of them).  My
 # family or friends are not records ("我的孩子该上哪个学校" is a topic), nor is my house on a public list
 # ("怎么查我家房子是不是危房").
-PERSONAL = re.compile(r"我的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)|查(一下|查)?我(?!家|们)")
+PERSONAL = re.compile(r"我(今年|去年|前年|这个月|上个月|本月|上月)?的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)"
+                      r"|查(一下|查)?我(?!家|们)")
+# Another city's data ("成都地铁票价表", "遵义市的公交线路"): the catalogue is Guiyang's, so a query that names
+# another city and not Guiyang is never a confident hit.  Guiyang's streets named after cities (北京路, 遵义路,
+# 上海路) are places in Guiyang.
+OTHER_CITY = re.compile(r"(遵义|安顺|六盘水|毕节|铜仁|都匀|凯里|兴义|黔南|黔东南|黔西南|北京|上海|天津|重庆|广州|深圳|成都"
+                        r"|昆明|南宁|长沙|武汉|杭州|南京|西安|郑州|济南|沈阳|哈尔滨|长春|石家庄|太原|合肥|福州|南昌|兰州"
+                        r"|西宁|银川|乌鲁木齐|拉萨|呼和浩特|海口|三亚|厦门|苏州|青岛|大连|宁波|香港|澳门)(?![路街巷])")
+HOME = re.compile(r"贵阳|筑城|贵安")
+# A prediction ("下个月的价格预测", "下期开奖号码"): open data records what happened; forecasts it does publish are
+# weather forecasts (预报), which this does not touch.
+PREDICTION = re.compile(r"预测|开奖")
 
 
 class Statistics(Protocol):
@@ -89,9 +100,12 @@ def understand(q: str, departments: Mapping[str, DepartmentRef]) -> tuple[str, d
     return read_text(q, departments)
 
 
-def personal(q: str) -> bool:
-    """The query asks for the user's own record (`PERSONAL`)."""
-    return bool(PERSONAL.search(normalize(q)))
+def not_held(q: str) -> bool:
+    """The query asks for what open data of Guiyang cannot hold: the user's own record (`PERSONAL`), another city's
+    data (`OTHER_CITY`), a prediction (`PREDICTION`)."""
+    text = normalize(q)
+    return bool(PERSONAL.search(text) or PREDICTION.search(text)
+                or (OTHER_CITY.search(text) and not HOME.search(text)))
 
 
 def words(analyzer: Analyzer, rest: str) -> list[str]:

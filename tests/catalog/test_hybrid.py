@@ -12,6 +12,7 @@ import settings
 from catalog_index import columns
 from catalog_index.departments import alias_table, resolve
 from catalog_index.ingest import load_files
+from catalog_index.query import not_held
 from catalog_index.search import search
 from database import session_scope
 from tests.catalog.conftest import SAMPLE, fresh_db
@@ -61,6 +62,17 @@ def test_a_long_query_is_matched_by_its_most_informative_words(session):
 @pytest.mark.parametrize("query", ["查一下我的公积金余额还有多少", "我的驾照这个周期扣了几分", "查我昨天做的核酸结果"])
 def test_a_personal_record_is_not_a_hit(session, query):
     assert search(session, query).low_confidence
+
+
+@pytest.mark.parametrize("query", ["我去年的个税退税到账没有", "昆明的公交线路数据", "重庆地铁的站点分布",
+                                   "明年房价走势预测", "福彩开奖结果"])
+def test_what_guiyang_open_data_cannot_hold_is_not_a_hit(session, query):
+    assert search(session, query).low_confidence
+
+
+@pytest.mark.parametrize("query", ["北京路附近的公共停车场", "遵义路有哪些公交站点", "贵阳和上海的友好合作项目"])
+def test_guiyang_streets_and_guiyang_itself_are_not_another_city(query):
+    assert not not_held(query)
 
 
 def test_my_family_is_not_a_personal_record(session):
