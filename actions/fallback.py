@@ -32,6 +32,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import catalog_view as view
 from actions import routing
+from actions.payload import is_payload
 from actions.search import run_search
 from privacy import find_phone, mask_phone
 from tickets import numbering
@@ -47,8 +48,6 @@ ACKNOWLEDGEMENT = "acknowledgement"
 NOISE = "noise"
 WORDS = "words"
 
-# A button payload: "/intent" or "/intent{...json...}".
-_PAYLOAD = re.compile(r"/[A-Za-z_][\w/]*(\{.*\})?", re.S)
 # Words that answer a confirmation step ("提交 / 修改"): outside a form there is nothing to confirm.
 _PENDING = re.compile(r"(确认|确定)?(提交|修改)(吧|了|啦)?|确认|确定")
 _ACK = re.compile(
@@ -75,7 +74,7 @@ def _core(text: str) -> str:
 def read(text: str) -> str:
     """What kind of message ``text`` is, judged from the text alone (one of the constants above)."""
     bare = text.strip()
-    if _PAYLOAD.fullmatch(bare):
+    if is_payload(bare):
         return STALE_BUTTON
     core = _core(bare)
     if not core:

@@ -14,6 +14,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import catalog_view as view
+from actions.payload import is_payload
 from catalog_index.columns import snapshot
 from catalog_index.filters import describe_with_names
 from catalog_index.search import InvalidParameter, search
@@ -75,7 +76,7 @@ class ActionSearchDatasets(Action):
 
     def run(self, dispatcher, tracker: Tracker, domain) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
-        query = "" if text.startswith("/") else text
+        query = "" if is_payload(text) else text
         filters = view.entity_filters(tracker)
         if not query and not filters:
             dispatcher.utter_message(text="请告诉我您想找什么数据，例如“公交站点”“花溪区的学校名单”“有API的交通数据”。")

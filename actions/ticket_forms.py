@@ -25,6 +25,7 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.form_answers import AnswersFirst
+from actions.payload import is_payload
 from privacy import mask_phone
 from tickets import fields, service, types, workdays
 from tickets.fields import Context, Field, Invalid, clean, is_cancel
@@ -317,7 +318,7 @@ class ComplaintDetails:
         events = await super().run(dispatcher, tracker, domain)
         text = clean((tracker.latest_message or {}).get("text"))
         if (activated_this_turn(tracker, self.form_name()) and tracker.get_slot("complaint_description") is None
-                and self.describes(text, tracker)):
+                and not is_payload(text) and self.describes(text, tracker)):
             dispatcher.utter_message(response="utter_description_kept")
             kept = await self.validate_complaint_description(text, dispatcher, tracker, domain)
             events += [SlotSet(slot, value) for slot, value in kept.items()]

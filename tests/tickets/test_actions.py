@@ -270,7 +270,7 @@ def test_the_message_that_opens_a_complaint_is_its_description():
     assert [m["response"] for m in messages] == ["utter_description_kept", "utter_department_from_description"]
 
 
-@pytest.mark.parametrize("opening", ["我要投诉", "投诉举报", "我想反映数据质量方面的问题"])
+@pytest.mark.parametrize("opening", ["我要投诉", "投诉举报", "我想反映数据质量方面的问题", "/file_complaint"])
 def test_an_opening_without_a_description_keeps_nothing(opening):
     events, messages = run(ComplaintForm(), tracker({}, text=opening, intent="file_complaint", form=None,
                                                      activating="complaint_form"))
