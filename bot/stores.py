@@ -7,6 +7,12 @@ the conversation is locked in this process only until Redis answers again (tried
 as well).  That is safe because haproxy pins every
 conversation to one Rasa process (consistent hashing on the sender); Redis matters when a process dies and its
 conversations move, which is exactly when its locks must not be trusted for longer than TICKET_LOCK_LIFETIME.
+
+Fewer round trips than stock (4 per message instead of 7), with the same tickets: stock `lock()` reads the lock
+again right after issuing the ticket (nothing can have run in between in this process: no await separates them)
+and its cleanup reads, writes and reads the lock again before deleting it.  Here the lock just issued is used
+as it is when the ticket is already being served, and the cleanup reads once, then writes the lock (someone
+still waits) or deletes it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import logging
 import time
 
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -32,6 +38,8 @@ class ResilientRedisLockStore(RedisLockStore):
         self.address = f"{endpoint_config.url}:{endpoint_config.kwargs.get('port', 6379)}"
         self.local = InMemoryLockStore()
         self.down_since: float | None = None  # while down, Redis is tried again every RETRY_SECONDS
+        self.issued: dict[str, TicketLock] = {}  # conversation → the lock as its latest ticket was issued
+        self.saved: TicketLock | None = None  # the lock last saved
 
     def _call(self, name: str, *args):  # noqa: ANN202
         now = time.monotonic()
@@ -58,3 +66,26 @@ class ResilientRedisLockStore(RedisLockStore):
 
     def save_lock(self, lock: TicketLock) -> None:
         self._call("save_lock", lock)
+        self.saved = lock
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        """Stock issue_ticket (whose last step saves the lock with the new ticket), keeping that lock."""
+        ticket = super().issue_ticket(conversation_id, lock_lifetime)
+        self.issued[conversation_id] = self.saved
+        return ticket
+
+    async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
+        lock = self.issued.pop(conversation_id, None)
+        if lock is not None and not lock.is_locked(ticket):
+            return lock  # what stock's first read would return: nothing ran since the save
+        return await super()._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        """Stock cleanup (finish serving the ticket, delete the lock unless someone waits) with one read."""
+        lock = self.get_lock(conversation_id)
+        if lock:
+            lock.remove_ticket_for(ticket_number)
+            if lock.is_someone_waiting():
+                self.save_lock(lock)
+                return
+        self.delete_lock(conversation_id)
