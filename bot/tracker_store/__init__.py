@@ -32,6 +32,7 @@ import contextlib
 import itertools
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -55,10 +56,15 @@ BATCH = 500  # sender ids per statement (bound parameters stay well under every 
 TAG_INDEX = "ix_events_sender_id_id"  # (sender_id, id): the cache's check is one index probe
 
 
+# A string with no digit (ASCII or full-width) and no full-width sign is one `privacy.mask_text` returns as it is
+# (most of an event's strings: keys' values such as intent and action names, replies without numbers).
+_MASKABLE = re.compile(r"[\d－＋]")
+
+
 def redact(value: Any) -> Any:
     """`value` (an event as a dict, or any part of it) with every phone-looking number in its strings masked."""
     if isinstance(value, str):
-        return privacy.mask_text(value)
+        return privacy.mask_text(value) if _MASKABLE.search(value) else value
     if isinstance(value, dict):
         return {key: redact(item) for key, item in value.items()}
     if isinstance(value, list):

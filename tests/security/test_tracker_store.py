@@ -21,8 +21,9 @@ from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy import text as sql
 from sqlalchemy.engine import make_url
 
+import privacy
 import settings
-from bot.tracker_store import PrivacySQLTrackerStore
+from bot.tracker_store import PrivacySQLTrackerStore, redact
 from tests.harness import database_url
 from tests.security.conftest import MASKED, PHONE
 
@@ -235,3 +236,22 @@ def test_a_conversation_masked_in_place_by_retention_elsewhere_is_read_again(tmp
     report = retention.apply_retention(retention_days=180, redact_idle_minutes=120)
     assert report.events_redacted > 0
     assert asyncio.run(cached.retrieve("idle")).get_slot("phone") == MASKED
+
+
+def test_redact_leaves_a_string_as_it_is_only_when_masking_would_not_change_it():
+    event = {"event": "user", "text": f"我的电话{PHONE}，第１名", "parse_data": {
+        "intent": {"name": "provide_phone", "confidence": 0.13812341234},
+        "entities": [{"value": "０８５１－８６８６１２３４"}, {"value": "\\uff11\\uff13800000000"}],
+        "intent_ranking": [{"name": "greet"}, {"name": "ask_10086"}, {"name": "＋86"}]}}
+
+    def mask_every_string(value):  # noqa: ANN001, ANN202 — privacy.mask_text on every string, no shortcut
+        if isinstance(value, str):
+            return privacy.mask_text(value)
+        if isinstance(value, dict):
+            return {key: mask_every_string(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [mask_every_string(item) for item in value]
+        return value
+
+    assert redact(event) == mask_every_string(event)
+    assert PHONE not in str(redact(event)) and "第1名" in redact(event)["text"]
