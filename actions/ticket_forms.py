@@ -317,21 +317,26 @@ class ComplaintDetails:
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict]:
         events = await super().run(dispatcher, tracker, domain)
         text = clean((tracker.latest_message or {}).get("text"))
-        if (activated_this_turn(tracker, self.form_name()) and tracker.get_slot("complaint_description") is None
-                and not is_payload(text) and self.describes(text, tracker)):
-            dispatcher.utter_message(response="utter_description_kept")
-            kept = await self.validate_complaint_description(text, dispatcher, tracker, domain)
-            events += [SlotSet(slot, value) for slot, value in kept.items()]
+        if activated_this_turn(tracker, self.form_name()) and not is_payload(text):
+            kept = await self.keep_description(text, dispatcher, tracker, domain)
+            events += [SlotSet(slot, value) for slot, value in (kept or {}).items()]
         return events
 
     async def validate_complaint_category(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                           domain: DomainDict) -> dict[str, Any]:
-        text = clean(value)
-        if tracker.get_slot("complaint_description") is None and self.describes(text, tracker):
-            dispatcher.utter_message(response="utter_description_kept")
-            return {"complaint_category": None,
-                    **await self.validate_complaint_description(text, dispatcher, tracker, domain)}
+        kept = await self.keep_description(clean(value), dispatcher, tracker, domain)
+        if kept is not None:
+            return {"complaint_category": None, **kept}
         return await self.check(fields.COMPLAINT_CATEGORY, value, dispatcher, tracker, domain)
+
+    async def keep_description(self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any] | None:
+        """The slots of `text` kept as the description (and the department it names), when no description is
+        held yet and `text` tells what happened; None otherwise."""
+        if tracker.get_slot("complaint_description") is not None or not self.describes(text, tracker):
+            return None
+        dispatcher.utter_message(response="utter_description_kept")
+        return await self.validate_complaint_description(text, dispatcher, tracker, domain)
 
     async def validate_complaint_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                              domain: DomainDict) -> dict[str, Any]:
