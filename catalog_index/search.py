@@ -13,8 +13,9 @@ The steps, each in its own module:
    the used groups cover decides `low_confidence`: under 60 % (or no match at all) the assistant must not present
    the results as hits unless the nearest dataset vouches for them (DENSE_CONFIDENT, DENSE_DISTINCT); a query for
    what open data of Guiyang cannot hold (`query.not_held`: the user's own record, another city's data, a
-   prediction) is never a confident hit.  If filters read from the text leave nothing, the query is run again
-   without them, as plain text.
+   prediction) is never a confident hit, nor is a list of catalogue terms that names something no dataset
+   contains (`query.names_what_is_missing`: 计划停电通知, whose nearest dataset is 计划停水通知).  If filters read
+   from the text leave nothing, the query is run again without them, as plain text.
    Hybrid ranking (`_fuse`): the lexical order and the nearest dataset vectors (`_dense`) by reciprocal-rank
    fusion; when the lexical match covers little of the query, its list weighs less and the dense list is refined
    by pseudo-relevance feedback and counted by closeness (PRF_NEIGHBOURS, DENSE_DECAY).  The confidence flag
@@ -49,7 +50,7 @@ from catalog_index.backend import Backend, for_session
 from catalog_index.columns import Snapshot, snapshot
 from catalog_index.filters import InvalidParameter
 from catalog_index.models import Dataset
-from catalog_index.query import Group, Match, content_words, groups, not_held, understand, words
+from catalog_index.query import Group, Match, content_words, groups, names_what_is_missing, not_held, understand, words
 from catalog_index.store import dataset_record
 from catalog_index.vectors import dequantize
 from embedding import get_embedder
@@ -392,7 +393,8 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     start = (page - 1) * rows
     page_rows = list(zip(found[start:start + rows].tolist(), found_scores[start:start + rows].tolist(), strict=True))
     results = _results(backend, snap, page_rows, terms)
-    low = bool(q.strip()) and bool(query_groups) and (lexical_low and not vouched or not_held(q))
+    low = bool(q.strip()) and bool(query_groups) and (lexical_low and not vouched or not_held(q)
+                                                      or names_what_is_missing(analyzer, rest, query_groups))
     return SearchResult(count, page, rows, low, results, snap.facets(found), applied)
 
 

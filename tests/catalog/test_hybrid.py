@@ -93,6 +93,28 @@ def test_not_in_the_catalogue_stays_not_found(session, query):
     assert search(session, query).low_confidence
 
 
+@pytest.mark.parametrize("query", ["医院护工收费标准", "贵阳市的医院护工收费标准", "自来水水费账单"])
+def test_a_list_of_terms_naming_what_the_catalogue_lacks_is_not_a_hit(session, query):
+    # 护工 and 水费账单 are in no dataset; the nearest datasets (医疗服务价格项目, 供水营业服务网点) are close
+    # enough to vouch for a colloquial question, not for a name the catalogue lacks.
+    result = search(session, query)
+    assert result.count and result.low_confidence
+
+
+@pytest.mark.parametrize(("query", "title"), [("看不起病医疗救助", "医疗救助对象救助情况"),
+                                            ("请不起保姆家政服务", "家政服务企业名录")])
+def test_a_missing_word_that_names_nothing_keeps_a_list_of_terms_a_hit(session, query, title):
+    # 看不起 and 请不起 are in no dataset either, but they say the situation, not the data asked for.
+    result = search(session, query)
+    assert result.results[0]["title"] == title and not result.low_confidence
+
+
+def test_a_sentence_missing_a_noun_is_still_a_hit(session):
+    # 闺女 is in no dataset; in a question it is the situation around the need, which the catalogue has.
+    result = search(session, "闺女明年上幼儿园哪家是公办的")
+    assert result.results[0]["title"] == "幼儿园名录" and not result.low_confidence
+
+
 def test_filters_restrict_the_semantic_candidates_too(session):
     result = search(session, "带孩子去哪里玩", district="花溪区", rows=100)
     assert result.count and {r["district"] for r in result.results} == {"花溪区", "市本级"}
