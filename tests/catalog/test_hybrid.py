@@ -10,9 +10,10 @@ import pytest
 
 import settings
 from catalog_index import columns
+from catalog_index.analysis import get_analyzer
 from catalog_index.departments import alias_table, resolve
 from catalog_index.ingest import load_files
-from catalog_index.query import not_held
+from catalog_index.query import content_words, groups, names_what_is_missing, not_held, understand
 from catalog_index.search import search
 from database import session_scope
 from tests.catalog.conftest import SAMPLE, fresh_db
@@ -107,6 +108,14 @@ def test_a_missing_word_that_names_nothing_keeps_a_list_of_terms_a_hit(session, 
     # 看不起 and 请不起 are in no dataset either, but they say the situation, not the data asked for.
     result = search(session, query)
     assert result.results[0]["title"] == title and not result.low_confidence
+
+
+def test_a_lone_character_the_catalogue_lacks_is_a_piece_of_a_word_not_a_word(session):
+    analyzer, snap = get_analyzer(), columns.snapshot(session)
+    rest, _filters = understand("奶茶店停车券", snap.departments)
+    query_groups = groups(analyzer, content_words(analyzer, rest, keep_generic=True), snap)
+    assert [g.word for g in query_groups if g.clause is None] == ["奶茶", "券"]
+    assert names_what_is_missing(analyzer, rest, query_groups)
 
 
 def test_a_sentence_missing_a_noun_is_still_a_hit(session):
