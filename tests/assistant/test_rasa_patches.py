@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import inspect
 
 import aiohttp
 import pytest
+import rasa.shared.utils.common
 from aiohttp import web
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.exceptions import GraphComponentException, GraphRunError
+from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
+import settings
 from bot import rasa_patches
 
 # sha256 of the source of RemoteAction._validate_action_result in Rasa 3.6.21. If a Rasa upgrade changes it, read
@@ -65,6 +78,9 @@ def test_apply_installs_the_patch():
     rasa_patches.apply()
     assert RemoteAction._validate_action_result is rasa_patches._validate_action_result
     assert EndpointConfig.session is rasa_patches._session
+    assert DaskGraphRunner.run is rasa_patches._run
+    assert DialogueStateTracker.past_states is rasa_patches._past_states
+    assert Event.resolve_by_type is rasa_patches._resolve_by_type
 
 
 def test_endpoint_session_and_request_are_what_the_patch_was_written_against():
@@ -140,3 +156,142 @@ def test_kept_session_follows_the_event_loop():
     one = asyncio.run(session())
     two = asyncio.run(session())  # a new loop (a test, a restarted server): a new session on it
     assert one is not two
+
+
+# sha256 of the sources the three patches below replace (Rasa 3.6.21): a change upstream makes us look again.
+RUN_SHA256 = "45f0f52f574f3aa9546a552bf671183e171092c18b66e97f5771a7fa295de37e"
+PAST_STATES_SHA256 = "5463eefb5c69d27f82cdc7eca84e23b4b82851e9a5ff575bd02447d4d987103b"
+RESOLVE_SHA256 = "b5cf570fa7f286c7059ec73d8880528d03a78b28cf4e80285a46079c0fa65968"
+
+
+@pytest.mark.parametrize("original,digest", [
+    (rasa_patches.ORIGINAL_RUN, RUN_SHA256),
+    (rasa_patches.ORIGINAL_PAST_STATES, PAST_STATES_SHA256),
+    (rasa_patches.ORIGINAL_RESOLVE_BY_TYPE, RESOLVE_SHA256),
+])
+def test_replaced_methods_are_what_the_patches_were_written_against(original, digest):
+    assert hashlib.sha256(inspect.getsource(original).encode()).hexdigest() == digest, (
+        f"Rasa's {original.__qualname__} changed: check its patch in bot/rasa_patches.py against it")
+
+
+class _Node(GraphComponent):
+    """A graph component that records its calls and returns its name with its inputs (or fails on 'boom')."""
+
+    calls: list[str] = []
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @classmethod
+    def create(cls, config: dict, model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> _Node:
+        return cls(resource.name)
+
+    def run(self, **inputs: object) -> str:
+        _Node.calls.append(self.name)
+        if "boom" in inputs.values():
+            raise ValueError("boom")
+        return f"{self.name}({','.join(f'{k}={inputs[k]}' for k in sorted(inputs))})"
+
+
+def _runner(tmp_path) -> DaskGraphRunner:  # noqa: ANN001
+    def node(needs: dict[str, str], is_target: bool = False) -> SchemaNode:
+        return SchemaNode(needs=needs, uses=_Node, constructor_name="create", fn="run", config={},
+                          is_target=is_target)
+
+    schema = GraphSchema({
+        "a": node({"x": "__message__"}),
+        "b": node({"x": "a"}),
+        "c": node({"x": "a", "y": "b"}, is_target=True),
+        "d": node({"x": "__tracker__"}, is_target=True),
+        "e": node({"x": "d", "y": "c"}),
+        "lonely": node({"x": "nobody_gives_this"}),
+    })
+    return DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "m"))
+
+
+@pytest.mark.parametrize("targets", [None, ["c"], ["e"], ["b", "d"], ["e", "a"]])
+def test_graph_runs_as_with_dask(tmp_path, targets):
+    runner = _runner(tmp_path)
+    inputs = {"__message__": "hi", "__tracker__": "t"}
+    _Node.calls = []
+    stock = rasa_patches.ORIGINAL_RUN(runner, inputs, targets)
+    stock_calls = sorted(_Node.calls)
+    _Node.calls = []
+    assert rasa_patches._run(runner, inputs, targets) == stock
+    assert rasa_patches._run(runner, dict(inputs), targets) == stock  # the cached plan
+    assert sorted(_Node.calls) == sorted(stock_calls * 2)  # the same nodes, once each per run
+    assert "lonely" not in _Node.calls
+
+
+def test_graph_errors_as_with_dask(tmp_path):
+    runner = _runner(tmp_path)
+    for run in (rasa_patches.ORIGINAL_RUN, rasa_patches._run):
+        with pytest.raises(GraphRunError, match="clashes with a node name"):
+            run(runner, {"__message__": "a"}, ["c"])
+        with pytest.raises(GraphComponentException) as error:
+            run(runner, {"__message__": "boom"}, ["c"])
+        assert "boom" in str(error.value.__cause__)
+        with pytest.raises(GraphRunError, match="Missing input to run node 'lonely'"):  # a need nothing provides
+            run(runner, {}, ["lonely"])
+
+
+def _events() -> list:
+    return [
+        ActionExecuted(ACTION_LISTEN_NAME),
+        UserUttered("我想投诉", intent={"name": "file_complaint", "confidence": 0.9}),
+        ActionExecuted("complaint_form"),
+        ActiveLoop("complaint_form"),
+        SlotSet("requested_slot", "complaint_category"),
+        ActionExecuted(ACTION_LISTEN_NAME),
+        UserUttered("数据质量", intent={"name": "inform", "confidence": 0.8}),
+        ActionExecuted("complaint_form"),
+        ActiveLoop(None),
+        ActionExecuted("utter_goodbye"),
+        ActionExecuted(ACTION_LISTEN_NAME),
+    ]
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(settings.ROOT / "domain"))
+
+
+@pytest.mark.parametrize("omit,ignore,rule_only", [
+    (False, False, None), (True, False, None), (False, True, {"slots": [], "active_loops": ["complaint_form"]})])
+def test_past_states_are_the_stock_ones_at_every_step(domain, omit, ignore, rule_only):
+    tracker = DialogueStateTracker.from_events("s", [], domain.slots)
+    for event in _events():
+        tracker.update(event)
+        stock = rasa_patches.ORIGINAL_PAST_STATES(tracker, domain, omit, ignore, rule_only)
+        first = rasa_patches._past_states(tracker, domain, omit, ignore, rule_only)
+        again = rasa_patches._past_states(tracker, domain, omit, ignore, copy.deepcopy(rule_only))  # equal args
+        assert first == again == stock
+        if first:  # each caller gets its own states: editing one leaves the next call's intact
+            first[-1].clear()
+            for features in again[-1].values():
+                features.clear()
+            assert rasa_patches._past_states(tracker, domain, omit, ignore, rule_only) == stock
+
+
+def test_past_states_follow_a_changed_history(domain):
+    events = _events()
+    tracker = DialogueStateTracker.from_events("s", events, domain.slots)
+    before = rasa_patches._past_states(tracker, domain)
+    other = DialogueStateTracker.from_events("s", events[:-3] + [ActionExecuted("utter_greet"),
+                                                                 ActionExecuted(ACTION_LISTEN_NAME)], domain.slots)
+    tracker.events = other.events  # same length, other events
+    assert rasa_patches._past_states(tracker, domain) == rasa_patches.ORIGINAL_PAST_STATES(tracker, domain) != before
+
+
+def test_event_classes_resolve_as_stock():
+    for cls in {Event, *rasa.shared.utils.common.all_subclasses(Event)}:
+        if getattr(cls, "type_name", None) and not inspect.isabstract(cls):
+            assert rasa_patches._resolve_by_type(cls.type_name) is rasa_patches.ORIGINAL_RESOLVE_BY_TYPE(
+                cls.type_name)
+    assert rasa_patches._resolve_by_type("topic") is None
+    assert rasa_patches._resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        rasa_patches._resolve_by_type("no_such_event")
+    rasa_patches.apply()
+    assert Event.from_parameters({"event": "slot", "name": "x", "value": 1}) == SlotSet("x", 1)
