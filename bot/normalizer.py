@@ -44,7 +44,10 @@ class TextNormalizer(GraphComponent):
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> TextNormalizer:
-        return cls()
+        return cls(settings.get().nlu_max_chars)
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars  # read once when the model loads, not per message
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:
@@ -60,5 +63,5 @@ class TextNormalizer(GraphComponent):
         for message in messages:
             text = message.get(TEXT)
             if text:
-                message.set(TEXT, normalize_for_nlu(text))
+                message.set(TEXT, normalize_for_nlu(text, self.max_chars))
         return messages

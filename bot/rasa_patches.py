@@ -28,6 +28,11 @@ edit the states they get) while the tracker holds exactly those events; any chan
 an event's name, for every event read from the tracker store or the action server. The patched method keeps the
 classes it has found by name; unknown names go to the original (same default, same error).
 
+`RasaModel._rasa_predict` (DIET and the ResponseSelector, once per message) calls its `tf.function`, which
+canonicalises the ≈ 20 input arrays against its signature and looks its graph up on every call: ≈ 0.4 of DIET's
+≈ 2.8 ms per message. Once the stock method has built that function (first message), the patched one calls the
+function's one concrete graph directly with the same inputs; the outputs are the same tensors.
+
 `tests/assistant/test_rasa_patches.py` pins the original methods' source, so a Rasa upgrade that changes them
 fails the test and makes us look again.
 """
@@ -44,16 +49,18 @@ from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphNode
 from rasa.engine.runner.dask import DaskGraphRunner
-from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.constants import DIAGNOSTIC_DATA, DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+from rasa.utils.tensorflow.models import RasaModel, tf_utils
 
 ORIGINAL_VALIDATE = RemoteAction._validate_action_result
 ORIGINAL_SESSION = EndpointConfig.session
 ORIGINAL_RUN = DaskGraphRunner.run
 ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
 ORIGINAL_RESOLVE_BY_TYPE = Event.resolve_by_type
+ORIGINAL_RASA_PREDICT = RasaModel._rasa_predict
 KEEPALIVE_SECONDS = 3.0  # below the action server's idle timeout (Sanic's default keep-alive: 5 s)
 
 
@@ -182,6 +189,20 @@ def _resolve_by_type(type_name: str, default: type | None = None) -> type | None
     return found
 
 
+def _rasa_predict(self: RasaModel, batch_in: tuple) -> dict[str, Any]:
+    step = self._tf_predict_step
+    if step is None or self._run_eagerly or not self.prepared_for_prediction:
+        return ORIGINAL_RASA_PREDICT(self, batch_in)  # builds the tf.function, as stock
+    kept = self.__dict__.get("_concrete_predict")
+    if kept is None or kept[0] is not step:
+        kept = self.__dict__["_concrete_predict"] = (step, step.get_concrete_function())
+    self._training = False
+    outputs = tf_utils.sync_to_numpy_or_python_type(kept[1](list(batch_in)))
+    if DIAGNOSTIC_DATA in outputs:
+        outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
+    return outputs
+
+
 def apply() -> None:
     """Install the patches (idempotent)."""
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
@@ -189,3 +210,4 @@ def apply() -> None:
     DaskGraphRunner.run = _run  # type: ignore[method-assign]
     DialogueStateTracker.past_states = _past_states  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign,assignment]
+    RasaModel._rasa_predict = _rasa_predict  # type: ignore[method-assign]

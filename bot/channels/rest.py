@@ -38,6 +38,9 @@ class BadRequest(Exception):
 
 
 class RestInput(RasaRestInput):
+    def __init__(self) -> None:
+        self.conf = settings.get()  # read once when the server starts, not per message
+
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
         return cls()
@@ -48,7 +51,7 @@ class RestInput(RasaRestInput):
 
         @bp.route("/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if settings.get().rest_channel != "off" else "off"})
+            return response.json({"status": "ok" if self.conf.rest_channel != "off" else "off"})
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -64,9 +67,8 @@ class RestInput(RasaRestInput):
 
         return bp
 
-    @staticmethod
-    def _authorise(request: Request) -> None:
-        conf = settings.get()
+    def _authorise(self, request: Request) -> None:
+        conf = self.conf
         if conf.rest_channel == "off":
             raise BadRequest(403, "the REST channel is turned off on this server")
         if conf.rest_token:

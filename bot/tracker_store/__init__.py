@@ -17,8 +17,9 @@ conversation record does not need it once the form that asked for it is over:
 - A conversation's tracker stays in memory between its turns (`cache.py`: LRU of TRACKER_CACHE_CONVERSATIONS,
   checked against the database with one indexed query per turn, never served stale): a turn no longer parses
   and rebuilds the whole conversation from SQL.
-- A turn's usual work is two statements on autocommit connections: the cache's check when the tracker is
-  retrieved, and one multi-row INSERT when it is saved (no pool ping, no BEGIN/COMMIT, no second check: the
+- A turn's usual work is two statements on autocommit connections, sent as SQL text to the driver (no
+  SQLAlchemy statement to build, compile or cache-key per turn): the cache's check when the tracker is
+  retrieved, and one multi-row INSERT … RETURNING when it is saved (no pool ping, no BEGIN/COMMIT, no second check: the
   conversation's lock is held from the retrieve to the save, so nothing else appends in between, and the next
   retrieve's check would see it if something did).  Such a connection found dead (PostgreSQL restarted) makes
   SQLAlchemy drop the whole pool, and the statement is run once more on a new connection.  Saves that mask
@@ -28,7 +29,6 @@ conversation record does not need it once the form that asked for it is over:
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import logging
@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BATCH = 500  # sender ids per statement (bound parameters stay well under every driver's limit)
+EVENT_COLUMNS = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")  # what a turn stores
 TAG_INDEX = "ix_events_sender_id_id"  # (sender_id, id): the cache's check is one index probe
 
 
@@ -111,7 +112,7 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         # a turn's one-statement reads and appends: no ping, no transaction (see the module docstring)
         self.quick = sa.create_engine(url, isolation_level="AUTOCOMMIT", **create_engine_kwargs(url))
-        self.quick_sessionmaker = sa.orm.session.sessionmaker(bind=self.quick)
+        self._tag_sql = self._sql("SELECT count({id}), max({id}) FROM {events} WHERE {sender_id} = ?")
         conf = settings.get()
         self.cache = TrackerCache(conf.tracker_cache_conversations, conf.tracker_redact_idle_minutes)
         try:  # several Rasa processes may start at once: one of them creates it
@@ -121,30 +122,39 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
             logger.warning("index %s not created (%s); the tracker cache's check reads the sender index", TAG_INDEX,
                            error)
 
-    def _tag(self, session: Any, sender_id: str) -> tuple[int, int | None]:
+    def _sql(self, statement: str) -> str:
+        """`statement` with `{name}` quoted for this database and `?` in its driver's parameter style. The two
+        statements of a turn are sent as text: building and caching SQLAlchemy constructs cost more CPU than the
+        round trips themselves."""
+        quote = self.quick.dialect.identifier_preparer.quote
+        names = {name: quote(name) for name in ("id", "sender_id", *EVENT_COLUMNS)}
+        statement = statement.format(events=quote(self.SQLEvent.__table__.name), **names)
+        return statement.replace("?", "%s") if self.quick.dialect.paramstyle in ("format", "pyformat") else statement
+
+    def _tag(self, conn: sa.engine.Connection, sender_id: str) -> tuple[int, int | None]:
         """(count, max id) of every stored row of the conversation: what the cache is checked against."""
-        count, last = session.query(sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id)).filter(
-            self.SQLEvent.sender_id == sender_id).one()
+        count, last = conn.exec_driver_sql(self._tag_sql, (sender_id,)).one()
         return int(count), last
 
-    def _quickly(self, work: Callable[[Any], T]) -> T:
-        """`work(session)` on an autocommit connection taken without a ping; once more when that connection was
+    def _quickly(self, work: Callable[[sa.engine.Connection], T]) -> T:
+        """`work(connection)` on an autocommit connection taken without a ping; once more when that connection was
         dead (SQLAlchemy has then invalidated the whole pool, so the second try connects afresh)."""
         for attempt in (1, 2):
             try:
-                with contextlib.closing(self.quick_sessionmaker()) as session:
-                    return work(session)
+                with self.quick.connect() as conn:
+                    return work(conn)
             except sa.exc.DBAPIError as error:
                 if attempt == 2 or not error.connection_invalidated:
                     raise
                 logger.warning("tracker store: a pooled connection was dead (%s); trying once more", error.orig)
         raise AssertionError("unreachable")
 
-    def _load(self, session: Any, sender_id: str) -> Entry | None:
-        tag = self._tag(session, sender_id)  # before the events: a row committed in between makes a miss
+    def _load(self, conn: sa.engine.Connection, sender_id: str) -> Entry | None:
+        tag = self._tag(conn, sender_id)  # before the events: a row committed in between makes a miss
         entry = self.cache.get(sender_id, tag)
         if entry is None:
-            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+            with sa.orm.Session(bind=conn) as session:
+                rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
             if not rows:
                 return None
             events = deserialise_events([json.loads(row.data) for row in rows])
@@ -158,7 +168,7 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
         held when the entry was filled."""
         if not self.cache.enabled or not self.domain:
             return await super().retrieve(sender_id)
-        entry = self._quickly(lambda session: self._load(session, sender_id))
+        entry = self._quickly(lambda conn: self._load(conn, sender_id))
         if entry is None:
             return None
         return DialogueStateTracker.from_events(sender_id, list(entry.events), self.domain.slots)
@@ -177,7 +187,7 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
         entry = self._served_entry(tracker)
         if entry is None:
             return None
-        tag = self._tag(session, tracker.sender_id)
+        tag = self._tag(session.connection(), tracker.sender_id)
         return (entry, tag) if tag == entry.tag else None
 
     def _rows(self, tracker: DialogueStateTracker, events: list, masked: bool) -> list[dict[str, Any]]:
@@ -191,13 +201,13 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
                          "data": json.dumps(redact(data) if masked else data)})
         return rows
 
-    def _append(self, session: Any, rows: list[dict[str, Any]]) -> list[int]:
-        """One multi-row INSERT; the new rows' ids."""
-        table = self.SQLEvent.__table__
-        if session.bind.dialect.implicit_returning:  # PostgreSQL
-            return [row_id for (row_id,) in session.execute(table.insert().values(rows).returning(table.c.id))]
-        last = session.execute(table.insert().values(rows)).lastrowid  # SQLite: the last row's id
-        return list(range(last - len(rows) + 1, last + 1))
+    def _append(self, conn: sa.engine.Connection, rows: list[dict[str, Any]]) -> list[int]:
+        """One multi-row INSERT; the new rows' ids, in the rows' order."""
+        values = ", ".join(["(" + ", ".join("?" * len(EVENT_COLUMNS)) + ")"] * len(rows))
+        sql = self._sql(f"INSERT INTO {{events}} ({', '.join(f'{{{c}}}' for c in EVENT_COLUMNS)}) VALUES {values} "
+                        "RETURNING {id}")
+        ids = [row_id for (row_id,) in conn.exec_driver_sql(sql, tuple(row[c] for row in rows for c in EVENT_COLUMNS))]
+        return sorted(ids)  # ids grow in insertion order; RETURNING's order is not promised
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
@@ -208,7 +218,7 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
             # served this turn, checked then, the conversation locked since: append, nothing to mask in place
             self.cache.drop(sender)  # put back below once the rows are stored
             rows = self._rows(tracker, events, no_form)
-            ids = self._quickly(lambda session: self._append(session, rows)) if rows else []
+            ids = self._quickly(lambda conn: self._append(conn, rows)) if rows else []
             self._extend(entry, entry.tag, [(row_id, row["data"]) for row_id, row in zip(ids, rows, strict=True)], sender)
             return
         with self.session_scope() as session:

@@ -24,6 +24,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+from rasa.utils.tensorflow.models import RasaModel
 
 import settings
 from bot import rasa_patches
@@ -81,6 +82,7 @@ def test_apply_installs_the_patch():
     assert DaskGraphRunner.run is rasa_patches._run
     assert DialogueStateTracker.past_states is rasa_patches._past_states
     assert Event.resolve_by_type is rasa_patches._resolve_by_type
+    assert RasaModel._rasa_predict is rasa_patches._rasa_predict
 
 
 def test_endpoint_session_and_request_are_what_the_patch_was_written_against():
@@ -162,12 +164,14 @@ def test_kept_session_follows_the_event_loop():
 RUN_SHA256 = "45f0f52f574f3aa9546a552bf671183e171092c18b66e97f5771a7fa295de37e"
 PAST_STATES_SHA256 = "5463eefb5c69d27f82cdc7eca84e23b4b82851e9a5ff575bd02447d4d987103b"
 RESOLVE_SHA256 = "b5cf570fa7f286c7059ec73d8880528d03a78b28cf4e80285a46079c0fa65968"
+RASA_PREDICT_SHA256 = "7f745b0f9cb647c9df9e5b04b318a7b93709daf9460bad4373970c6cf9f04d8f"
 
 
 @pytest.mark.parametrize("original,digest", [
     (rasa_patches.ORIGINAL_RUN, RUN_SHA256),
     (rasa_patches.ORIGINAL_PAST_STATES, PAST_STATES_SHA256),
     (rasa_patches.ORIGINAL_RESOLVE_BY_TYPE, RESOLVE_SHA256),
+    (rasa_patches.ORIGINAL_RASA_PREDICT, RASA_PREDICT_SHA256),
 ])
 def test_replaced_methods_are_what_the_patches_were_written_against(original, digest):
     assert hashlib.sha256(inspect.getsource(original).encode()).hexdigest() == digest, (
@@ -295,3 +299,33 @@ def test_event_classes_resolve_as_stock():
         rasa_patches._resolve_by_type("no_such_event")
     rasa_patches.apply()
     assert Event.from_parameters({"event": "slot", "name": "x", "value": 1}) == SlotSet("x", 1)
+
+
+def test_models_predict_as_stock_through_their_concrete_graph():
+    """The shipped model's DIET and ResponseSelector: the same intent and response rankings, message by message."""
+    from rasa.core.agent import load_agent
+
+    from ops.train import ensure_model
+
+    texts = ["你好", "我想找公交站点的数据", "共享和开放有什么区别", "数据开放要收费吗", "投诉", "asdf", "谢谢"]
+
+    async def parse_all() -> list[dict]:
+        return [await agent.parse_message(text) for text in texts]
+
+    agent = asyncio.run(load_agent(model_path=str(ensure_model())))
+    rasa_patches.apply()
+    RasaModel._rasa_predict = rasa_patches.ORIGINAL_RASA_PREDICT
+    try:
+        stock = asyncio.run(parse_all())
+    finally:
+        rasa_patches.apply()
+    patched = asyncio.run(parse_all())
+    models = [node._component.model for node in agent.processor.graph_runner._instantiated_nodes.values()
+              if getattr(getattr(node, "_component", None), "model", None) is not None]
+    assert models and all("_concrete_predict" in model.__dict__ for model in models)
+    for old, new in zip(stock, patched, strict=True):
+        assert new["intent"]["name"] == old["intent"]["name"]
+        assert [i["name"] for i in new["intent_ranking"]] == [i["name"] for i in old["intent_ranking"]]
+        assert [i["confidence"] for i in new["intent_ranking"]] == pytest.approx(
+            [i["confidence"] for i in old["intent_ranking"]], abs=1e-6)
+        assert new.get("response_selector") == old.get("response_selector")
