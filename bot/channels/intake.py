@@ -119,10 +119,11 @@ def guard(on_new_message: OnNewMessage) -> OnNewMessage:
     """`on_new_message` with the size limits applied and a polite reply when the turn fails."""
     privacy.install_log_masking()
     _watch_custom_actions()
+    conf = settings.get()  # the limits are read once, when the channel is built
 
     async def guarded(message: UserMessage) -> None:
         out, sender = message.output_channel, message.sender_id
-        admission = admit(message.text or "", message.metadata)
+        admission = admit(message.text or "", message.metadata, conf)
         if admission.refusal:
             logger.warning("message of %d bytes from sender %s refused (too long)",
                            utf8_size(message.text or ""), sender)

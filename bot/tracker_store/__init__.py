@@ -155,8 +155,10 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
         if entry is None:
             with sa.orm.Session(bind=conn) as session:
                 rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
-            if not rows:
-                return None
+            if not rows:  # a new conversation: cached empty, so its first save is a plain append
+                entry = Entry(tag, [], time.time())
+                self.cache.put(sender_id, entry)
+                return entry
             events = deserialise_events([json.loads(row.data) for row in rows])
             entry = Entry(tag, events, max(e.timestamp for e in events) if events else 0.0)
             if len(events) == len(rows):  # else a row Rasa cannot read: leave the counting to SQL
@@ -169,14 +171,16 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
         if not self.cache.enabled or not self.domain:
             return await super().retrieve(sender_id)
         entry = self._quickly(lambda conn: self._load(conn, sender_id))
-        if entry is None:
+        if entry is None or not entry.events:
             return None
         return DialogueStateTracker.from_events(sender_id, list(entry.events), self.domain.slots)
 
     def _served_entry(self, tracker: DialogueStateTracker) -> Entry | None:
         """The cache entry this tracker was served from (its events extend the entry's very objects)."""
         entry = self.cache.peek(tracker.sender_id) if self.cache.enabled else None
-        if entry is None or not entry.events or len(tracker.events) < len(entry.events):
+        if entry is not None and not entry.events:  # nothing was stored when it was retrieved: all of it is new
+            return entry
+        if entry is None or len(tracker.events) < len(entry.events):
             return None
         if tracker.events[len(entry.events) - 1] is not entry.events[-1]:  # served trackers share the events
             return None
@@ -240,10 +244,13 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
     def _extend(self, entry: Entry, tag: tuple, stored_rows: list[tuple[int, str]], sender: str) -> None:
         """Put `entry` back, grown by the rows just stored after the database held `tag`."""
         new = deserialise_events([json.loads(data) for _, data in stored_rows])
-        if len(new) != len(stored_rows) or any(isinstance(event, SessionStarted) for event in new):
-            return  # an unreadable row, or a new session (SQL returns the latest session only): reload
+        if len(new) != len(stored_rows):
+            return  # an unreadable row: reload
         count, last = tag
         entry.events += new
+        starts = [event.timestamp for event in new if isinstance(event, SessionStarted)]
+        if starts:  # a new session: what `_event_query` now returns, events from the latest start's timestamp on
+            entry.events = [event for event in entry.events if event.timestamp >= max(starts)]
         entry.tag = (count + len(stored_rows), max([last or 0, *(row_id for row_id, _ in stored_rows)]))
         entry.last_timestamp = max([entry.last_timestamp, *(event.timestamp for event in new)])
         self.cache.put(sender, entry)

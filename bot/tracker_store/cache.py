@@ -20,8 +20,10 @@ the `(sender_id, id)` index the store adds), returns the same tag.  Why that pro
 A served tracker is a replay of the cached event objects (Rasa treats events as values; the one in-place change
 it makes, EntitiesAdded adding to the latest user message, follows a new user message, which is never a cached
 object), and a save appends events rebuilt from the JSON it stored, never the live ones.
-A save whose new events start a new session drops the entry as well (the SQL store returns only the latest
-session, by timestamp), and so does any error: a miss costs one SQL load, never a wrong tracker.
+A conversation with no stored row is cached empty when it is first retrieved (nothing is served from it; its
+first save appends like any other).  A save whose new events start a new session keeps only what the SQL store
+now returns: the events from the latest `SessionStarted`'s timestamp on.  Any error drops the entry: a miss costs
+one SQL load, never a wrong tracker.
 
 Bounded: at most TRACKER_CACHE_CONVERSATIONS conversations per process, least recently used evicted first;
 0 turns the cache off.  Conversations are pinned to one Rasa process (consistent hashing in the production

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy import text as sql
@@ -193,6 +193,22 @@ def test_the_cached_store_serves_exactly_what_sql_holds_turn_by_turn_masking_inc
     assert cached.cache.hits >= len(turns) - 2  # turns after the first were served from memory
     served = str(events_of(cached, "c"))
     assert PHONE not in served and MASKED in served  # the submitted form's phone is masked in memory too
+
+
+def test_a_new_conversation_and_new_sessions_are_served_from_memory_as_sql_returns_them(tmp_path, monkeypatch):
+    """Rasa opens every conversation, and every session after a long pause, with a session start: the SQL store
+    then returns only the latest session (events from its start's timestamp on), and so must the cache."""
+    def new_session() -> list:
+        return [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]
+
+    url = database_url(tmp_path, "tracker.db")
+    cached, plain = store_for(url, 100, monkeypatch), store_for(url, 0, monkeypatch)
+    turns = [new_session() + greeting(), greeting(), new_session() + greeting(), greeting()]
+    for number, events in enumerate(turns):
+        turns_from_store(cached, "s", [events])
+        assert events_of(cached, "s") == events_of(plain, "s"), f"after turn {number + 1}"
+    assert len(events_of(plain, "s")) < sum(map(len, turns))  # the first session is no longer returned
+    assert cached.cache.misses == 1  # the first look-up of a conversation not stored yet; every other from memory
 
 
 def test_events_another_process_wrote_are_never_served_stale(tmp_path, monkeypatch):
