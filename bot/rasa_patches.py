@@ -5,6 +5,11 @@ builds a new validator for the (large) events schema on every call: about 70 ms 
 against ≈3 ms with a validator built once (RasaHQ/rasa#11717). The patch builds it once per process and keeps
 the behaviour: the same payloads pass, the same ones raise `jsonschema.ValidationError` with Rasa's hint appended.
 
+A valid response is first checked the quick way: the events' `oneOf` of 23 branches (one per event type, told
+apart by the `event` constant) made every event try all of them, building an error for each that fails; each
+event is checked against its own branch only.  Anything that does not pass that way goes to the full validator,
+so an invalid response raises exactly the error it did.
+
 `EndpointConfig.session()` gives every request to the action server a new `aiohttp.ClientSession`, closed after
 the response: a new TCP connection (and a new connection on the action server, or haproxy in front of it) for
 every custom action.  The patched `session()` hands `async with` the endpoint's one long-lived session for the
@@ -40,6 +45,7 @@ fails the test and makes us look again.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 from typing import Any
 
@@ -74,9 +80,42 @@ def _validator() -> Any:
     return cls(schema)
 
 
+@functools.lru_cache(maxsize=1)
+def _event_validators() -> tuple[Any, dict[str, Any]] | None:
+    """(the schema without the events' `oneOf`, one validator per event type), or None when the schema's `oneOf`
+    is not one branch per distinct `event` constant (then only the full validator is used)."""
+    schema = RemoteAction.action_response_format_spec()
+    try:
+        branches = schema["properties"]["events"]["items"]["oneOf"]
+        names = [branch["properties"]["event"]["const"] for branch in branches]
+    except (KeyError, TypeError):
+        return None
+    if len(set(names)) != len(names):
+        return None
+    base = copy.deepcopy(schema)
+    del base["properties"]["events"]["items"]["oneOf"]
+    cls = type(_validator())
+    return cls(base), {name: cls(branch) for name, branch in zip(names, branches, strict=True)}
+
+
+def _plainly_valid(result: Any) -> bool:
+    """True only if the full schema accepts `result`: the base schema does, and every event matches the one `oneOf`
+    branch of its `event` name (the others require another name, so exactly one branch matches)."""
+    validators = _event_validators()
+    if validators is None:
+        return False
+    base, branches = validators
+    if not base.is_valid(result):
+        return False
+    events = result.get("events") or []
+    return all(event["event"] in branches and branches[event["event"]].is_valid(event) for event in events)
+
+
 def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     from jsonschema import ValidationError, exceptions
 
+    if _plainly_valid(result):  # a valid response (nearly all): one branch per event instead of all 23
+        return True
     error = exceptions.best_match(_validator().iter_errors(result))
     if error is None:
         return True

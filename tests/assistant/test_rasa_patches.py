@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime
 import hashlib
 import inspect
 
@@ -21,7 +22,28 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActionReverted,
+    ActiveLoop,
+    AgentUttered,
+    AllSlotsReset,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    EntitiesAdded,
+    Event,
+    FollowupAction,
+    LoopInterrupted,
+    ReminderCancelled,
+    ReminderScheduled,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
@@ -73,6 +95,33 @@ def test_same_payloads_fail_with_the_same_error(payload):
         rasa_patches._validate_action_result(action, payload)
     assert patched.value.message == original.value.message
     assert "Failed to validate Action server response" in patched.value.message
+
+
+@pytest.mark.parametrize("payload", VALID)
+def test_valid_payloads_take_the_quick_check(payload):
+    assert rasa_patches._plainly_valid(payload)
+
+
+@pytest.mark.parametrize("payload", INVALID + [{"events": [{"event": "slot", "name": "x", "value": 1}, {}]},
+                                               {"events": [{"event": "user", "text": 5}]}])
+def test_invalid_payloads_never_pass_the_quick_check(payload):
+    assert not rasa_patches._plainly_valid(payload)
+    with pytest.raises(ValidationError):
+        rasa_patches.ORIGINAL_VALIDATE(RemoteAction("action_x", None), payload)
+
+
+def test_every_event_rasa_writes_passes_both_checks():
+    events = [*_events(), BotUttered("好的", {"buttons": [{"title": "是", "payload": "/affirm"}]}, {"k": 1}),
+              SessionStarted(), Restarted(), FollowupAction("action_listen"), AllSlotsReset(), ActionReverted(),
+              UserUtteranceReverted(), ConversationPaused(), ConversationResumed(), LoopInterrupted(True),
+              ActionExecutionRejected("complaint_form"), EntitiesAdded([{"entity": "city", "value": "贵阳"}]),
+              ReminderScheduled("remind", datetime.datetime(2026, 11, 29, 12, 0)), ReminderCancelled("remind"),
+              AgentUttered("hi"), UserUttered("我想投诉", {"name": "file_complaint", "confidence": 0.9},
+                                              [{"entity": "department", "value": "住建局", "start": 0, "end": 3}])]
+    payload = {"events": [event.as_dict() for event in events], "responses": [{"text": "好的", "buttons": []}]}
+    assert {event["event"] for event in payload["events"]} >= {"user", "bot", "slot", "action", "session_started"}
+    assert rasa_patches.ORIGINAL_VALIDATE(RemoteAction("action_x", None), payload) is True
+    assert rasa_patches._plainly_valid(payload)
 
 
 def test_apply_installs_the_patch():
