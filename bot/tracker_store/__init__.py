@@ -152,13 +152,14 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
     def _load(self, conn: sa.engine.Connection, sender_id: str) -> Entry | None:
         tag = self._tag(conn, sender_id)  # before the events: a row committed in between makes a miss
         entry = self.cache.get(sender_id, tag)
-        if entry is None:
+        if entry is None and tag[0] == 0:  # a new conversation: cached empty, so its first save is a plain append
+            entry = Entry(tag, [], time.time())
+            self.cache.put(sender_id, entry)
+        elif entry is None:
             with sa.orm.Session(bind=conn) as session:
                 rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
-            if not rows:  # a new conversation: cached empty, so its first save is a plain append
-                entry = Entry(tag, [], time.time())
-                self.cache.put(sender_id, entry)
-                return entry
+            if not rows:
+                return None
             events = deserialise_events([json.loads(row.data) for row in rows])
             entry = Entry(tag, events, max(e.timestamp for e in events) if events else 0.0)
             if len(events) == len(rows):  # else a row Rasa cannot read: leave the counting to SQL
