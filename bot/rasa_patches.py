@@ -38,6 +38,13 @@ canonicalises the ≈ 20 input arrays against its signature and looks its graph 
 ≈ 2.8 ms per message. Once the stock method has built that function (first message), the patched one calls the
 function's one concrete graph directly with the same inputs; the outputs are the same tensors.
 
+`RulePolicy._get_possible_keys` tries every rule against the conversation's latest state, then the survivors
+against the states before it: two passes over all rules per prediction. A rule applies to the latest state only
+if its own last state names no previous action the conversation's latest one contradicts (`_is_rule_applicable`
+turn 0: no previous action on one side and one on the other fails; a feature the rule sets to another value
+fails). The patched method groups the rules once by the previous-action features of their last state and hands
+the original only the groups that can pass; the original then decides exactly as before.
+
 `tests/assistant/test_rasa_patches.py` pins the original methods' source, so a Rasa upgrade that changes them
 fails the test and makes us look again.
 """
@@ -52,10 +59,12 @@ from typing import Any
 import aiohttp
 from rasa.core.actions.action import RemoteAction
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphNode
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DIAGNOSTIC_DATA, DOCS_BASE_URL
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
@@ -67,6 +76,7 @@ ORIGINAL_RUN = DaskGraphRunner.run
 ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
 ORIGINAL_RESOLVE_BY_TYPE = Event.resolve_by_type
 ORIGINAL_RASA_PREDICT = RasaModel._rasa_predict
+ORIGINAL_POSSIBLE_KEYS = RulePolicy._get_possible_keys
 KEEPALIVE_SECONDS = 3.0  # below the action server's idle timeout (Sanic's default keep-alive: 5 s)
 
 
@@ -242,6 +252,40 @@ def _rasa_predict(self: RasaModel, batch_in: tuple) -> dict[str, Any]:
     return outputs
 
 
+def _rules_by_previous_action(policy: RulePolicy, lookup: dict[str, Any]) -> dict[tuple | None, list[str]]:
+    """The rule keys of `lookup` grouped by the previous-action features of each rule's last state (() for
+    rules whose last state has none: a conversation start; None for a rule without states, which applies
+    anywhere)."""
+    kept = policy.__dict__.setdefault("_rules_by_previous_action", {}).get(id(lookup))
+    if kept is None or kept[0] is not lookup or kept[1] != len(lookup):
+        groups: dict[tuple | None, list[str]] = {}
+        for key in lookup:
+            rule_states = RulePolicy._rule_key_to_state(key)
+            features = (rule_states[-1].get(PREVIOUS_ACTION) or {}) if rule_states else {}
+            group = tuple(sorted((name, tuple(v) if isinstance(v, list) else v) for name, v in features.items()))
+            groups.setdefault(group if rule_states else None, []).append(key)
+        kept = policy.__dict__["_rules_by_previous_action"][id(lookup)] = (lookup, len(lookup), groups)
+    return kept[2]
+
+
+def _can_follow(group: tuple | None, current: dict[str, Any]) -> bool:
+    """False only where `_is_rule_applicable` at turn 0 is False for every rule of the group."""
+    if group is None:
+        return True
+    if not group:
+        return False  # a conversation-start rule never applies to a state with a previous action
+    return all(not value or value == SHOULD_NOT_BE_SET or current.get(name) == value for name, value in group)
+
+
+def _get_possible_keys(self: RulePolicy, lookup: dict[str, Any], states: list[dict]) -> set[str]:
+    current = states[-1].get(PREVIOUS_ACTION) if states else None
+    if not current:  # a conversation start: nothing to narrow by
+        return ORIGINAL_POSSIBLE_KEYS(self, lookup, states)
+    candidates = [key for group, keys in _rules_by_previous_action(self, lookup).items()
+                  if _can_follow(group, current) for key in keys]
+    return ORIGINAL_POSSIBLE_KEYS(self, dict.fromkeys(candidates), states)
+
+
 def apply() -> None:
     """Install the patches (idempotent)."""
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
@@ -250,3 +294,4 @@ def apply() -> None:
     DialogueStateTracker.past_states = _past_states  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign,assignment]
     RasaModel._rasa_predict = _rasa_predict  # type: ignore[method-assign]
+    RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]

@@ -14,6 +14,7 @@ import rasa.shared.utils.common
 from aiohttp import web
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.exceptions import GraphComponentException, GraphRunError
 from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
 from rasa.engine.runner.dask import DaskGraphRunner
@@ -132,6 +133,7 @@ def test_apply_installs_the_patch():
     assert DialogueStateTracker.past_states is rasa_patches._past_states
     assert Event.resolve_by_type is rasa_patches._resolve_by_type
     assert RasaModel._rasa_predict is rasa_patches._rasa_predict
+    assert RulePolicy._get_possible_keys is rasa_patches._get_possible_keys
 
 
 def test_endpoint_session_and_request_are_what_the_patch_was_written_against():
@@ -214,6 +216,10 @@ RUN_SHA256 = "45f0f52f574f3aa9546a552bf671183e171092c18b66e97f5771a7fa295de37e"
 PAST_STATES_SHA256 = "5463eefb5c69d27f82cdc7eca84e23b4b82851e9a5ff575bd02447d4d987103b"
 RESOLVE_SHA256 = "b5cf570fa7f286c7059ec73d8880528d03a78b28cf4e80285a46079c0fa65968"
 RASA_PREDICT_SHA256 = "7f745b0f9cb647c9df9e5b04b318a7b93709daf9460bad4373970c6cf9f04d8f"
+POSSIBLE_KEYS_SHA256 = "2915fd81711e194c6d667728e00bd0e51e9c1c2791a0be14c55f0ef9938f9936"
+# what the rule prefilter's soundness rests on: RulePolicy's turn-0 applicability test
+IS_RULE_APPLICABLE_SHA256 = "64a108b016b46e573d6020b755a6036439dc207a364b45c9ea5dcb0f18dc7068"
+DOES_RULE_MATCH_STATE_SHA256 = "d3109c1a97de319ceee17570d2d96b51c2fa0006379c5a491d5ed7df136666a7"
 
 
 @pytest.mark.parametrize("original,digest", [
@@ -221,6 +227,9 @@ RASA_PREDICT_SHA256 = "7f745b0f9cb647c9df9e5b04b318a7b93709daf9460bad4373970c6cf
     (rasa_patches.ORIGINAL_PAST_STATES, PAST_STATES_SHA256),
     (rasa_patches.ORIGINAL_RESOLVE_BY_TYPE, RESOLVE_SHA256),
     (rasa_patches.ORIGINAL_RASA_PREDICT, RASA_PREDICT_SHA256),
+    (rasa_patches.ORIGINAL_POSSIBLE_KEYS, POSSIBLE_KEYS_SHA256),
+    (RulePolicy._is_rule_applicable, IS_RULE_APPLICABLE_SHA256),
+    (RulePolicy._does_rule_match_state, DOES_RULE_MATCH_STATE_SHA256),
 ])
 def test_replaced_methods_are_what_the_patches_were_written_against(original, digest):
     assert hashlib.sha256(inspect.getsource(original).encode()).hexdigest() == digest, (
@@ -350,18 +359,28 @@ def test_event_classes_resolve_as_stock():
     assert Event.from_parameters({"event": "slot", "name": "x", "value": 1}) == SlotSet("x", 1)
 
 
-def test_models_predict_as_stock_through_their_concrete_graph():
-    """The shipped model's DIET and ResponseSelector: the same intent and response rankings, message by message."""
+@pytest.fixture(scope="module")
+def agent():  # noqa: ANN201
+    """The shipped model, loaded in this process (it applies the patches, as the server does)."""
     from rasa.core.agent import load_agent
 
     from ops.train import ensure_model
 
+    return asyncio.run(load_agent(model_path=str(ensure_model())))
+
+
+def _components(agent, cls: type) -> list:  # noqa: ANN001
+    nodes = agent.processor.graph_runner._instantiated_nodes.values()
+    return [node._component for node in nodes if isinstance(getattr(node, "_component", None), cls)]
+
+
+def test_models_predict_as_stock_through_their_concrete_graph(agent):
+    """The shipped model's DIET and ResponseSelector: the same intent and response rankings, message by message."""
     texts = ["你好", "我想找公交站点的数据", "共享和开放有什么区别", "数据开放要收费吗", "投诉", "asdf", "谢谢"]
 
     async def parse_all() -> list[dict]:
         return [await agent.parse_message(text) for text in texts]
 
-    agent = asyncio.run(load_agent(model_path=str(ensure_model())))
     rasa_patches.apply()
     RasaModel._rasa_predict = rasa_patches.ORIGINAL_RASA_PREDICT
     try:
@@ -369,8 +388,8 @@ def test_models_predict_as_stock_through_their_concrete_graph():
     finally:
         rasa_patches.apply()
     patched = asyncio.run(parse_all())
-    models = [node._component.model for node in agent.processor.graph_runner._instantiated_nodes.values()
-              if getattr(getattr(node, "_component", None), "model", None) is not None]
+    models = [component.model for component in _components(agent, object)
+              if getattr(component, "model", None) is not None]
     assert models and all("_concrete_predict" in model.__dict__ for model in models)
     for old, new in zip(stock, patched, strict=True):
         assert new["intent"]["name"] == old["intent"]["name"]
@@ -378,3 +397,32 @@ def test_models_predict_as_stock_through_their_concrete_graph():
         assert [i["confidence"] for i in new["intent_ranking"]] == pytest.approx(
             [i["confidence"] for i in old["intent_ranking"]], abs=1e-6)
         assert new.get("response_selector") == old.get("response_selector")
+
+
+def test_rules_found_as_stock_for_every_state_the_rules_know(agent):
+    """The shipped model's rules: for conversations made of each rule's own states (every suffix), of those states
+    with another previous action or none, and of form turns, the patched lookup finds exactly the stock rule keys."""
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH
+
+    policy = _components(agent, RulePolicy)[0]
+    lookups = [policy.lookup[RULES], policy.lookup[RULES_FOR_LOOP_UNHAPPY_PATH]]
+    actions = sorted({RulePolicy._rule_key_to_state(k)[-1].get("prev_action", {}).get("action_name") or ""
+                      for lookup in lookups for k in lookup})
+    conversations = []
+    for lookup in lookups:
+        for key in lookup:
+            states = RulePolicy._rule_key_to_state(key)
+            for start in range(len(states)):
+                conversations.append(states[start:])
+                last = dict(states[-1])
+                for other in (None, *actions[:5]):
+                    changed = {**last, "prev_action": {"action_name": other}} if other else {
+                        k: v for k, v in last.items() if k != "prev_action"}
+                    conversations.append([*states[start:-1], changed])
+    compared = found = 0
+    for states in conversations:
+        for lookup in lookups:
+            stock = rasa_patches.ORIGINAL_POSSIBLE_KEYS(policy, lookup, states)
+            assert rasa_patches._get_possible_keys(policy, lookup, states) == stock
+            compared, found = compared + 1, found + bool(stock)
+    assert len(policy.lookup[RULES]) > 50 and compared > 1000 and found > 200  # many states do match rules
