@@ -49,7 +49,7 @@ def _stat(pid: int) -> tuple[int, list[str]] | None:
     return int(fields[1]), fields
 
 
-def _cmdline(pid: int) -> str:
+def cmdline(pid: int) -> str:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
@@ -84,7 +84,7 @@ def cpu_by_group(roots: list[int]) -> dict[str, float]:
         if stat is None:
             continue
         fields = stat[1]  # fields[11:15]: utime stime cutime cstime (stat fields 14-17)
-        totals[group_of(_cmdline(pid))] += sum(int(v) for v in fields[11:15]) * TICK_MS
+        totals[group_of(cmdline(pid))] += sum(int(v) for v in fields[11:15]) * TICK_MS
     return totals
 
 

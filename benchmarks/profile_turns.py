@@ -19,7 +19,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.cpu_turns import _cmdline, descendants, group_of
+from benchmarks.cpu_turns import cmdline, descendants, group_of
 from benchmarks.load import DESK_SCRIPT, EmbeddedDesk, ProdProfile, measure
 
 # (component, markers): a stack belongs to the first component with a marker in it (most specific first).
@@ -68,7 +68,7 @@ def main() -> None:
     target = ProdProfile(args.prod) if args.prod else EmbeddedDesk()
     with target as (url, headers):
         if args.prod:  # the whole load spreads over the Rasa processes: count only the profiled one's turns
-            rasa = sorted(p for p in descendants(target.root_pids()) if group_of(_cmdline(p)) == "rasa")
+            rasa = sorted(p for p in descendants(target.root_pids()) if group_of(cmdline(p)) == "rasa")
             pid, share = rasa[0], 1 / len(rasa)
             asyncio.run(measure(url, DESK_SCRIPT, args.users, 600, 0.0, headers,
                                 max_turns=args.users * len(DESK_SCRIPT)))  # warm every process up

@@ -113,6 +113,10 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
         # a turn's one-statement reads and appends: no ping, no transaction (see the module docstring)
         self.quick = sa.create_engine(url, isolation_level="AUTOCOMMIT", **create_engine_kwargs(url))
         self._tag_sql = self._sql("SELECT count({id}), max({id}) FROM {events} WHERE {sender_id} = ?")
+        # the INSERT of a turn's rows: head + one `(?, …)` per row, comma-separated + tail
+        columns = ", ".join(f"{{{column}}}" for column in EVENT_COLUMNS)
+        self._insert_sql = (self._sql(f"INSERT INTO {{events}} ({columns}) VALUES "),
+                            self._sql("(" + ", ".join("?" * len(EVENT_COLUMNS)) + ")"), self._sql(" RETURNING {id}"))
         conf = settings.get()
         self.cache = TrackerCache(conf.tracker_cache_conversations, conf.tracker_redact_idle_minutes)
         try:  # several Rasa processes may start at once: one of them creates it
@@ -208,9 +212,8 @@ class PrivacySQLTrackerStore(SQLTrackerStore):
 
     def _append(self, conn: sa.engine.Connection, rows: list[dict[str, Any]]) -> list[int]:
         """One multi-row INSERT; the new rows' ids, in the rows' order."""
-        values = ", ".join(["(" + ", ".join("?" * len(EVENT_COLUMNS)) + ")"] * len(rows))
-        sql = self._sql(f"INSERT INTO {{events}} ({', '.join(f'{{{c}}}' for c in EVENT_COLUMNS)}) VALUES {values} "
-                        "RETURNING {id}")
+        head, row_marks, tail = self._insert_sql
+        sql = head + ", ".join([row_marks] * len(rows)) + tail
         ids = [row_id for (row_id,) in conn.exec_driver_sql(sql, tuple(row[c] for row in rows for c in EVENT_COLUMNS))]
         return sorted(ids)  # ids grow in insertion order; RETURNING's order is not promised
 
