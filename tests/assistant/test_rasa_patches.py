@@ -9,8 +9,10 @@ import hashlib
 import inspect
 
 import aiohttp
+import numpy as np
 import pytest
 import rasa.shared.utils.common
+import scipy.sparse
 from aiohttp import web
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
@@ -45,9 +47,12 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
     UserUttered,
 )
+from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.training_data.features import Features
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
+from tensorflow.python.eager.polymorphic_function import function_spec, monomorphic_function
 
 import settings
 from bot import rasa_patches
@@ -134,6 +139,8 @@ def test_apply_installs_the_patch():
     assert Event.resolve_by_type is rasa_patches._resolve_by_type
     assert RasaModel._rasa_predict is rasa_patches._rasa_predict
     assert RulePolicy._get_possible_keys is rasa_patches._get_possible_keys
+    assert Features._combine_sparse_features is rasa_patches._combine_sparse_features
+    assert Slot.__copy__ is rasa_patches._copy_slot
 
 
 def test_endpoint_session_and_request_are_what_the_patch_was_written_against():
@@ -211,7 +218,7 @@ def test_kept_session_follows_the_event_loop():
     assert one is not two
 
 
-# sha256 of the sources the three patches below replace (Rasa 3.6.21): a change upstream makes us look again.
+# sha256 of the sources the patches below replace (Rasa 3.6.21): a change upstream makes us look again.
 RUN_SHA256 = "45f0f52f574f3aa9546a552bf671183e171092c18b66e97f5771a7fa295de37e"
 PAST_STATES_SHA256 = "5463eefb5c69d27f82cdc7eca84e23b4b82851e9a5ff575bd02447d4d987103b"
 RESOLVE_SHA256 = "b5cf570fa7f286c7059ec73d8880528d03a78b28cf4e80285a46079c0fa65968"
@@ -219,6 +226,11 @@ RASA_PREDICT_SHA256 = "7f745b0f9cb647c9df9e5b04b318a7b93709daf9460bad4373970c6cf
 POSSIBLE_KEYS_SHA256 = "2915fd81711e194c6d667728e00bd0e51e9c1c2791a0be14c55f0ef9938f9936"
 # what the rule prefilter's soundness rests on: RulePolicy's turn-0 applicability test
 IS_RULE_APPLICABLE_SHA256 = "64a108b016b46e573d6020b755a6036439dc207a364b45c9ea5dcb0f18dc7068"
+COMBINE_SPARSE_SHA256 = "9837d864e5983243704cf14616ef9abe181c6f141cc0f9b324c4310629cc133d"
+# what `_call_concrete` does in place of the stock call: TensorFlow's conversion of inputs to the signature and
+# its structured call
+CAST_TO_SIGNATURE_SHA256 = "41345a3bf26feec4609bf943ebbfc2e7bcf4b81ae71e7d51f9ce45b17d88fe1d"
+STRUCTURED_CALL_SHA256 = "a7faee3cda37de2a133968fedf3710b2955d9de51e5a4ba107e0e20054995797"
 DOES_RULE_MATCH_STATE_SHA256 = "d3109c1a97de319ceee17570d2d96b51c2fa0006379c5a491d5ed7df136666a7"
 
 
@@ -230,6 +242,9 @@ DOES_RULE_MATCH_STATE_SHA256 = "d3109c1a97de319ceee17570d2d96b51c2fa0006379c5a49
     (rasa_patches.ORIGINAL_POSSIBLE_KEYS, POSSIBLE_KEYS_SHA256),
     (RulePolicy._is_rule_applicable, IS_RULE_APPLICABLE_SHA256),
     (RulePolicy._does_rule_match_state, DOES_RULE_MATCH_STATE_SHA256),
+    (rasa_patches.ORIGINAL_COMBINE_SPARSE, COMBINE_SPARSE_SHA256),
+    (function_spec.cast_inputs_to_signature, CAST_TO_SIGNATURE_SHA256),
+    (monomorphic_function.ConcreteFunction._call_with_structured_signature, STRUCTURED_CALL_SHA256),
 ])
 def test_replaced_methods_are_what_the_patches_were_written_against(original, digest):
     assert hashlib.sha256(inspect.getsource(original).encode()).hexdigest() == digest, (
@@ -397,6 +412,96 @@ def test_models_predict_as_stock_through_their_concrete_graph(agent):
         assert [i["confidence"] for i in new["intent_ranking"]] == pytest.approx(
             [i["confidence"] for i in old["intent_ranking"]], abs=1e-6)
         assert new.get("response_selector") == old.get("response_selector")
+
+
+def test_concrete_graph_called_flat_and_stock_otherwise(agent):
+    """The flat call ran for the shipped model's inputs; inputs that do not fit the signature go to the stock call
+    and fail with its error."""
+    model = next(component.model for component in _components(agent, object)
+                 if getattr(component, "model", None) is not None)
+    asyncio.run(agent.parse_message("你好"))
+    _, concrete, specs = model.__dict__["_concrete_predict"]
+    flat_calls = []
+    original = type(concrete)._call_flat
+
+    def counting(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        flat_calls.append(len(args[0]))
+        return original(self, *args, **kwargs)
+
+    type(concrete)._call_flat = counting
+    try:
+        asyncio.run(agent.parse_message("我想找公交站点的数据"))
+        assert flat_calls and flat_calls[0] == len(specs)
+        wrong = tuple(np.array([["x"]]) for _ in specs)
+        errors = []
+        for call in (lambda: concrete(list(wrong)), lambda: rasa_patches._call_concrete(concrete, specs, wrong)):
+            with pytest.raises((TypeError, ValueError)) as raised:
+                call()
+            errors.append((type(raised.value), str(raised.value)))
+        assert errors[0] == errors[1]
+    finally:
+        type(concrete)._call_flat = original
+
+
+def _joined(join, left, right):  # noqa: ANN001, ANN202
+    features = Features(left, "sequence", "text", "a")
+    join(features, Features(right, "sequence", "text", "b"))
+    return features.features
+
+
+def _same_matrix(new, old) -> None:  # noqa: ANN001
+    assert type(new) is type(old) and new.shape == old.shape and new.dtype == old.dtype
+    for part in ("data", "row", "col"):
+        assert getattr(new, part).dtype == getattr(old, part).dtype
+        assert np.array_equal(getattr(new, part), getattr(old, part))
+
+
+def test_sparse_features_join_as_scipy_hstack(agent):
+    """Every pair of the shipped model's sparse features of a few messages, and odd pairs: the same COO matrix
+    (type, dtype, index dtype, entries in the same order) as the original; what the quick join does not take
+    (other formats, row counts that differ) gets the original's result or error."""
+    runner = agent.processor.graph_runner
+    from rasa.core.channels.channel import UserMessage
+    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+    target = next(list(node.needs.values())[0] for name, node in runner._graph_schema.nodes.items()
+                  if node.uses is DIETClassifier)
+    matrices = []
+    for text in ("我想找公交站点的数据", "你好", "共享和开放有什么区别呢？"):
+        message = runner.run(inputs={"__message__": [UserMessage(text)]}, targets=[target])[target][0]
+        matrices += [f.features for f in message.features if f.is_sparse()]
+    rng = np.random.default_rng(0)
+    matrices += [scipy.sparse.coo_matrix((3, 5), dtype=np.int64),
+                 scipy.sparse.coo_matrix(rng.integers(0, 2, (3, 70000)).astype(np.float32)),
+                 scipy.sparse.coo_matrix(rng.integers(0, 3, (1, 4)))]
+    pairs = [(a, b) for a in matrices for b in matrices if a.shape[0] == b.shape[0]]
+    assert len(pairs) > 30
+    for left, right in pairs:
+        _same_matrix(_joined(rasa_patches._combine_sparse_features, left, right),
+                     _joined(rasa_patches.ORIGINAL_COMBINE_SPARSE, left, right))
+    csr = matrices[0].tocsr()
+    _same_matrix(_joined(rasa_patches._combine_sparse_features, csr, matrices[0]).tocoo(),
+                 _joined(rasa_patches.ORIGINAL_COMBINE_SPARSE, csr, matrices[0]).tocoo())
+    mismatched = (scipy.sparse.coo_matrix((2, 3)), scipy.sparse.coo_matrix((1, 3)))
+    for join in (rasa_patches._combine_sparse_features, rasa_patches.ORIGINAL_COMBINE_SPARSE):
+        with pytest.raises(ValueError, match="sequence dimensions do not match: 2 != 1"):
+            _joined(join, *mismatched)
+
+
+def test_slots_copy_as_stock(domain):
+    """`copy.copy` of every slot of the domain: a new object of the same class with the very same attribute
+    values, as without `Slot.__copy__`."""
+    rasa_patches.apply()
+    del Slot.__copy__
+    try:
+        stock = [copy.copy(slot) for slot in domain.slots]
+    finally:
+        rasa_patches.apply()
+    for slot, old in zip(domain.slots, stock, strict=True):
+        new = copy.copy(slot)
+        assert new is not slot and type(new) is type(old) is type(slot)
+        assert new.__dict__.keys() == old.__dict__.keys()
+        assert all(new.__dict__[key] is old.__dict__[key] for key in old.__dict__)
+    assert len({type(slot) for slot in domain.slots}) >= 3
 
 
 def test_rules_found_as_stock_for_every_state_the_rules_know(agent):
