@@ -11,7 +11,8 @@
    (gongjiao xianlu → 公交线路, jia you zhan → 加油站).  A group's `clause` is what the backend matches
    (`catalog_index.backend`); its `options`, `literal` and `weight` are what the snapshot ranks with.
 4. What the catalogue cannot hold, whatever matches: `not_held()` (a personal record, another city, a
-   prediction) and `names_what_is_missing()` (a list of terms naming something no dataset contains).
+   prediction) and `names_what_is_missing()` (a list of terms naming something no dataset contains); and what
+   only some data can answer: `asks_about_a_day()` (today's or tomorrow's state: data updated by the day).
 
 The catalogue enters only through `Statistics` (document frequencies, from the snapshot).
 """
@@ -50,6 +51,11 @@ HOME = re.compile(r"贵阳|筑城|贵安")
 # A prediction ("下个月的价格预测", "下期开奖号码"): open data records what happened; forecasts it does publish are
 # weather forecasts (预报), which this does not touch.
 PREDICTION = re.compile(r"预测|开奖")
+# A question about one day's state ("星级旅游饭店今晚还有没有空房", "今天人民币对美元汇率"): only data that changes by
+# the day can answer it (`search.DAILY`).  A day followed by the user's plan ("明天想去博物馆", "今天带孩子去…") dates
+# the outing, not the data, and so does a day in a question for a place ("明天办护照在哪办": places stay put).
+ONE_DAY = re.compile(r"(今天|今日|今晚|今早|今夜|明天|明日|明早|明晚)(?!我?(想|要去|去|打算|准备|带))")
+PLACE = re.compile(r"在哪|哪里|哪儿|去哪|什么地方|哪个地方")
 
 
 class Statistics(Protocol):
@@ -110,6 +116,12 @@ def not_held(q: str) -> bool:
     text = normalize(q)
     return bool(PERSONAL.search(text) or PREDICTION.search(text)
                 or (OTHER_CITY.search(text) and not HOME.search(text)))
+
+
+def asks_about_a_day(q: str) -> bool:
+    """The query asks how things stand on one day, today or tomorrow (`ONE_DAY`), not where to go (`PLACE`)."""
+    text = normalize(q)
+    return bool(ONE_DAY.search(text)) and not PLACE.search(text)
 
 
 def names_what_is_missing(analyzer: Analyzer, rest: str, query_groups: list[Group]) -> bool:

@@ -13,7 +13,7 @@ from catalog_index import columns
 from catalog_index.analysis import get_analyzer
 from catalog_index.departments import alias_table, resolve
 from catalog_index.ingest import load_files
-from catalog_index.query import content_words, groups, names_what_is_missing, not_held, understand
+from catalog_index.query import asks_about_a_day, content_words, groups, names_what_is_missing, not_held, understand
 from catalog_index.search import search
 from database import session_scope
 from tests.catalog.conftest import SAMPLE, fresh_db
@@ -116,6 +116,30 @@ def test_a_lone_character_the_catalogue_lacks_is_a_piece_of_a_word_not_a_word(se
     query_groups = groups(analyzer, content_words(analyzer, rest, keep_generic=True), snap)
     assert [g.word for g in query_groups if g.clause is None] == ["奶茶", "券"]
     assert names_what_is_missing(analyzer, rest, query_groups)
+
+
+@pytest.mark.parametrize("query", ["星级酒店今晚还有空房吗", "今天的星级旅游饭店名录"])
+def test_a_question_about_one_day_is_not_answered_by_data_updated_every_quarter(session, query):
+    # 星级旅游饭店名录 (updated every quarter) is near and matches, but cannot say which rooms are free tonight.
+    result = search(session, query)
+    assert result.results[0]["title"] == "星级旅游饭店名录" and result.low_confidence
+    assert not search(session, "星级旅游饭店名录").low_confidence
+
+
+@pytest.mark.parametrize(("query", "title"), [("明天会下雨吗", "未来七天逐日天气预报"),
+                                            ("小区今天怎么又没水了", "计划停水通知"),
+                                            ("开阳县今天空气质量", "开阳县环境空气质量日报"),
+                                            ("明天要去办护照", "出入境证件受理点信息"),  # the day of the user's plan
+                                            ("明天哪里能办护照", "出入境证件受理点信息"),  # a place stays put
+                                            ("明天哪里有献血点", "无偿献血点分布")])
+def test_a_day_answered_by_daily_data_or_dating_the_users_errand_keeps_the_hit(session, query, title):
+    result = search(session, query)
+    assert result.results[0]["title"] == title and not result.low_confidence
+
+
+def test_a_day_names_the_state_asked_for_not_the_users_plan():
+    assert asks_about_a_day("今天人民币对美元汇率") and asks_about_a_day("明天上班要不要带伞")
+    assert not asks_about_a_day("明天想带孩子去博物馆") and not asks_about_a_day("今天去哪里办社保卡")
 
 
 def test_a_sentence_missing_a_noun_is_still_a_hit(session):
