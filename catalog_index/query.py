@@ -12,7 +12,8 @@
    (`catalog_index.backend`); its `options`, `literal` and `weight` are what the snapshot ranks with.
 4. What the catalogue cannot hold, whatever matches: `not_held()` (a personal record, another city, a
    prediction) and `names_what_is_missing()` (a list of terms naming something no dataset contains); and what
-   only some data can answer: `asks_about_a_day()` (today's or tomorrow's state: data updated by the day).
+   only some data can answer: `asks_about_a_day()` (today's or tomorrow's state: data updated by the day) and
+   `asks_for_money()` (an amount of money: data that `holds_money()`).
 
 The catalogue enters only through `Statistics` (document frequencies, from the snapshot).
 """
@@ -56,6 +57,10 @@ PREDICTION = re.compile(r"预测|开奖")
 # the outing, not the data, and so does a day in a question for a place ("明天办护照在哪办": places stay put).
 ONE_DAY = re.compile(r"(今天|今日|今晚|今早|今夜|明天|明日|明早|明晚)(?!我?(想|要去|去|打算|准备|带))")
 PLACE = re.compile(r"在哪|哪里|哪儿|去哪|什么地方|哪个地方")
+# A question for an amount of money ("外卖平台骑手每单能挣多少钱", "门票多少钱") is answered by data that holds amounts
+# (`MONEY`: prices, fees, wages, standards, subsidies, taxes) in its title, description, fields or keywords.
+ASKS_MONEY = re.compile(r"多少钱|几块钱|多少元|几元")
+MONEY = re.compile(r"价|费|金额|资金|工资|薪|元|收入|补贴|补助|标准|额度|税|钱")
 
 
 class Statistics(Protocol):
@@ -122,6 +127,16 @@ def asks_about_a_day(q: str) -> bool:
     """The query asks how things stand on one day, today or tomorrow (`ONE_DAY`), not where to go (`PLACE`)."""
     text = normalize(q)
     return bool(ONE_DAY.search(text)) and not PLACE.search(text)
+
+
+def asks_for_money(q: str) -> bool:
+    """The query asks for an amount of money (`ASKS_MONEY`)."""
+    return bool(ASKS_MONEY.search(normalize(q)))
+
+
+def holds_money(texts: list[str]) -> bool:
+    """A dataset's texts (title, description, fields, keywords) name amounts of money (`MONEY`)."""
+    return any(MONEY.search(text) for text in texts)
 
 
 def names_what_is_missing(analyzer: Analyzer, rest: str, query_groups: list[Group]) -> bool:

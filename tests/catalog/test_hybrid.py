@@ -142,6 +142,19 @@ def test_a_day_names_the_state_asked_for_not_the_users_plan():
     assert not asks_about_a_day("明天想带孩子去博物馆") and not asks_about_a_day("今天去哪里办社保卡")
 
 
+def test_a_question_for_money_is_not_answered_by_data_without_amounts(session):
+    # 星级旅游饭店名录 lists hotels, their stars, rooms and telephones: no prices.
+    result = search(session, "星级旅游饭店住一晚多少钱")
+    assert result.results[0]["title"] == "星级旅游饭店名录" and result.low_confidence
+
+
+@pytest.mark.parametrize(("query", "title"), [("地铁票多少钱", "地铁票价表"), ("九价疫苗多少钱", "非免疫规划疫苗品种及价格"),
+                                            ("最低工资一个月多少钱", "最低工资标准")])
+def test_a_question_for_money_answered_by_prices_or_standards_keeps_the_hit(session, query, title):
+    result = search(session, query)
+    assert result.results[0]["title"] == title and not result.low_confidence
+
+
 def test_a_sentence_missing_a_noun_is_still_a_hit(session):
     # 闺女 is in no dataset; in a question it is the situation around the need, which the catalogue has.
     result = search(session, "闺女明年上幼儿园哪家是公办的")
