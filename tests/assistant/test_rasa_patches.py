@@ -192,14 +192,15 @@ async def _calls(session_method, endpoint: EndpointConfig, bodies: list[dict]) -
 
 
 def test_kept_session_answers_as_stock_on_one_connection():
-    bodies = [{"n": 1}, {"fail": True}, {"n": 3}]
+    bodies = [{"n": 1}, {"fail": True}, {"n": 3, "text": "共享/开放 \"数据\"\n", "confidence": 0.1 + 0.2,
+                                          "events": [{"t": 1764400000.123456, "x": None, "ok": False, "big": 2**53}]}]
 
     def endpoint() -> EndpointConfig:
         return EndpointConfig(headers={"X-Desk": "1"}, basic_auth={"username": "u", "password": "p"})
 
     stock = asyncio.run(_calls(rasa_patches.ORIGINAL_SESSION, endpoint(), bodies))
     kept = asyncio.run(_calls(rasa_patches._session, endpoint(), bodies))
-    assert kept[0] == stock[0] == [{"echo": {"n": 1}}, ("error", 500), {"echo": {"n": 3}}]
+    assert kept[0] == stock[0] == [{"echo": bodies[0]}, ("error", 500), {"echo": bodies[2]}]
     assert kept[1] == stock[1] and stock[1][0]["X-Desk"] == "1" and stock[1][0]["Authorization"].startswith("Basic ")
     assert len(set(stock[2])) == 3  # a new connection per request
     assert len(set(kept[2])) == 1  # one kept-alive connection
