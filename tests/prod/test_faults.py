@@ -8,6 +8,7 @@ import re
 import signal
 import time
 import uuid
+from collections import Counter
 
 import pytest
 from sqlalchemy import select
@@ -41,6 +42,14 @@ def test_one_conversation_one_process_and_senders_spread(prod):
     for query in ("/socket.io/?EIO=4&transport=polling&session_id=abc", "/webhooks/wechat/webhook?openid=o-42"):
         backends = {prod.get(prod.conf.rasa_url + query)[1].get("X-Desk-Rasa") for _ in range(4)}
         assert len(backends) == 1 and backends <= {"rasa1", "rasa2"}, (query, backends)
+
+
+def test_conversations_spread_evenly_over_the_rasa_processes(prod):
+    """The hash ring balances: 2,000 conversation keys (fixed, so the result is too) split within 47-53 %."""
+    served = Counter(prod.get(f"{prod.conf.rasa_url}/webhooks/wechat/webhook?openid=o-{i}")[1].get("X-Desk-Rasa")
+                     for i in range(2000))
+    assert set(served) == {"rasa1", "rasa2"}
+    assert max(served.values()) <= 1060, served
 
 
 def test_rasa_process_killed_mid_form_conversation_continues_on_another(prod):
