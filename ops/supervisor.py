@@ -62,8 +62,12 @@ def acquire_lock(path: Path):
 
 
 def write_pids(fleet: list[Service], path: Path) -> None:
+    """Written whole, then renamed over the old file: a reader never sees it half-written (a restarted service
+    rewrites it while tools and tests read it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({s.name: s.proc.pid for s in fleet if s.proc}), encoding="utf-8")
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps({s.name: s.proc.pid for s in fleet if s.proc}), encoding="utf-8")
+    partial.replace(path)
 
 
 def bootstrap_databases(conf: settings.Settings, env: dict) -> None:

@@ -102,3 +102,29 @@ def test_port_taken_by_another_program_is_named(run_env):
         blocker.close()
     assert result.returncode != 0
     assert str(desk.conf.web_port) in result.stderr
+
+
+def test_pid_file_is_never_seen_half_written(tmp_path):
+    """A reader in another process, polling while the supervisor rewrites var/run/pids.json, only ever reads a
+    whole file (before, a read between the truncation and the write found it empty)."""
+    from types import SimpleNamespace
+
+    from ops.supervisor import write_pids
+
+    path = tmp_path / "run" / "pids.json"
+    fleet = [SimpleNamespace(name=f"service{i}", proc=SimpleNamespace(pid=1000 + i)) for i in range(8)]
+    write_pids(fleet, path)
+    reader = subprocess.Popen([sys.executable, "-c", (
+        "import json, sys, time\n"
+        "path, bad, reads, end = sys.argv[1], 0, 0, time.monotonic() + 1.5\n"
+        "while time.monotonic() < end:\n"
+        "    reads += 1\n"
+        "    try:\n"
+        "        json.loads(open(path, encoding='utf-8').read())\n"
+        "    except ValueError:\n"
+        "        bad += 1\n"
+        "print(bad, reads)\n"), str(path)], stdout=subprocess.PIPE, text=True)
+    while reader.poll() is None:
+        write_pids(fleet, path)
+    bad, reads = map(int, reader.stdout.read().split())
+    assert reads > 1000 and bad == 0, (bad, reads)
