@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, RedisLockStore
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -129,7 +129,10 @@ class ResilientRedisLockStore(RedisLockStore):
                                              args=[conversation_id, repr(now), repr(now + lock_lifetime)])
             self.issued[conversation_id] = TicketLock.from_dict(json.loads(text))
             return int(number)
-        return self._call(in_redis, lambda: self.local.issue_ticket(conversation_id, lock_lifetime))
+        try:
+            return self._call(in_redis, lambda: self.local.issue_ticket(conversation_id, lock_lifetime))
+        except Exception as error:  # as stock: any failure to issue is a LockError
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
 
     async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
         lock = self.issued.pop(conversation_id, None)

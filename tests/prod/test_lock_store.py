@@ -11,7 +11,7 @@ from collections import deque
 
 import pytest
 import redis
-from rasa.core.lock_store import LockStore, RedisLockStore
+from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.stores import ResilientRedisLockStore
@@ -138,3 +138,14 @@ def test_a_ticket_issued_elsewhere_meanwhile_is_kept_by_the_cleanup(prod):
     assert lock is not None and lock.now_serving == waiting  # the other ticket is next, not deleted
     stock.cleanup(conversation, waiting)
     assert stock.get_lock(conversation) is None
+
+
+def test_a_lock_that_cannot_be_read_fails_to_issue_as_stock(prod):
+    """A key holding something that is no lock: both stores raise LockError (stock wraps every issuing failure)."""
+    ours, stock, client = _stores(prod)
+    for store in (stock, ours):
+        conversation = uuid.uuid4().hex
+        client.set(store.key_prefix + conversation, "not a lock")
+        with pytest.raises(LockError, match="Error while acquiring lock"):
+            store.issue_ticket(conversation)
+        client.delete(store.key_prefix + conversation)
