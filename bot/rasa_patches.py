@@ -35,15 +35,13 @@ edit the states they get) while the tracker holds exactly those events; any chan
 an event's name, for every event read from the tracker store or the action server. The patched method keeps the
 classes it has found by name; unknown names go to the original (same default, same error).
 
-`RasaModel._rasa_predict` (DIET and the ResponseSelector, once per message) calls its `tf.function`, which
-canonicalises the ≈ 20 input arrays against its signature and looks its graph up on every call: ≈ 0.4 of DIET's
-≈ 2.8 ms per message. Once the stock method has built that function (first message), the patched one calls the
-function's one concrete graph directly with the same inputs; the outputs are the same tensors.
-
-The concrete graph is called on its flat inputs (`ConcreteFunction._call_flat`): each array converted to a tensor
-as the stock call converts it (`convert_to_tensor` with its signature's dtype as the hint, then the signature's
-compatibility check); anything that does not fit that way takes the stock call, which raises its own error. The
-stock call's canonicalisation (binding, nesting, type checks of the whole structure) was ≈ 0.4 ms per message.
+`RasaModel._rasa_predict` (DIET and the ResponseSelector, once per message) calls its `tf.function`, which looks
+its graph up and canonicalises the ≈ 20 input arrays against its signature (binding, nesting, type checks of the
+whole structure) on every call: ≈ 0.8 of DIET's ≈ 2.8 ms per message. Once the stock method has built that
+function (first message), the patched one calls the function's one concrete graph on its flat inputs
+(`ConcreteFunction._call_flat`), each array converted to a tensor as the stock call converts it (`convert_to_tensor`
+with its signature's dtype as the hint, then the signature's compatibility check); the outputs are the same
+tensors.  Anything that does not fit that way takes the stock call, which raises its own error.
 
 `Features._combine_sparse_features` (every message: the sparse features of each featurizer joined side by side
 before DIET) calls `scipy.sparse.hstack`, whose general block builder converts each block to a new COO matrix

@@ -161,9 +161,10 @@ defaults
 """
 
 # haproxy's consistent-hash ring has 16 points per unit of a server's weight.  At the default weight (1) two
-# Rasa processes split the conversations 43.5 / 56.5 % (3,000 random senders of the load script): the busier one
-# saturates its core while the other idles.  All at the highest weight (256: 4,096 points each) the split is
-# 50.6 / 49.4; equal weights keep the pinning and the small remap when a process comes or goes.
+# Rasa processes split the conversations 43.5 / 56.5 % (3,000 random senders of the load script); all at the
+# highest weight (256: 4,096 points each) the split is 50.6 / 49.4.  Equal weights keep the pinning and the small
+# remap when a process comes or goes.  It matters where each process has its own core or host: on one machine
+# whose cores all processes share, the throughput did not change (docs/performance.md).
 RING_WEIGHT = 256
 
 RASA_FRONTEND = """
