@@ -3,7 +3,7 @@
 Short messages outside a form ("好的", "？", "👍", "提交", a bare phone number, "123", a button of an earlier
 turn) used to get no reply at all: NLU reads them as affirm/deny/inform (or, for messages without any word, as
 whatever its untrained corner says: "123" was a goodbye), no rule applies outside a form, and Rasa's default
-fallback reverted the turn silently.  Here the text itself is read first (``read``), because NLU cannot be
+fallback reverted the turn silently.  Here the text itself is read first (``message_kind.read``), because NLU cannot be
 trusted on messages without words, and each kind gets a short, useful reply:
 
 - a button payload of an earlier turn ("/affirm" when nothing is pending) → why nothing happened, and the menu;
@@ -15,85 +15,29 @@ trusted on messages without words, and each kind gets a short, useful reply:
 - words NLU could not place → the catalogue and the knowledge base are asked (`actions.routing`): datasets
   found with confidence → the search's answer, a confident passage → that passage, neither → "没太明白".
 
-Three actions share this: ``action_fallback`` (low NLU confidence; affirm/deny/inform outside a form),
-``action_small_talk`` (greet/goodbye/thank, which NLU also picks for wordless messages) and an override of Rasa's
+Two actions share this: ``action_fallback`` (low NLU confidence, which is also what a greeting, thanks or goodbye
+without words becomes: ``bot/wordless.py``; affirm/deny/inform outside a form) and an override of Rasa's
 ``action_default_fallback`` (no policy confident), which still reverts the turn but no longer stays silent.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+import message_kind as kinds
 from actions import catalog_view as view
 from actions import routing
-from actions.payload import is_payload
 from actions.search import run_search
 from privacy import find_phone, mask_phone
 from tickets import numbering
 
-# -- what a message is --------------------------------------------------------------------------------------
-STALE_BUTTON = "stale_button"
-PHONE = "phone"
-TICKET_NO = "ticket_no"
-NUMBER = "number"
-FAREWELL = "farewell"
-NOTHING_PENDING = "nothing_pending"
-ACKNOWLEDGEMENT = "acknowledgement"
-NOISE = "noise"
-WORDS = "words"
-
-# Words that answer a confirmation step ("提交 / 修改"): outside a form there is nothing to confirm.
-_PENDING = re.compile(r"(确认|确定)?(提交|修改)(吧|了|啦)?|确认|确定")
-_ACK = re.compile(
-    r"(好的?|好吧|好滴|好哒|嗯+|哦+|噢+|喔+|行吧?|可以|ok(ay)?|收到了?|知道了?|明白了?|了解了?|懂了|没问题|是的?|对的?"
-    r"|👍|👌|🆗|✅|✔|🙏|🤝)+",
-    re.I,
-)
-_PHONE_CHARS = re.compile(r"[\d\s+\-－()（）]+")
-_FAREWELL = re.compile(r"8{2,4}6?[~～]*")  # 88 / 886: 拜拜 / 拜拜了 in chat
 # An intent NLU gives this confidently to a short message with words is taken as an acknowledgement.
 ACK_INTENTS = {"affirm", "deny"}
 ACK_MIN_CONFIDENCE = 0.8
-
-
-_EMOJI_MODIFIERS = re.compile("[\ufe00-\ufe0f\U0001f3fb-\U0001f3ff\u200d]")  # variation selectors, skin tones, ZWJ
-
-
-def _core(text: str) -> str:
-    """``text`` without whitespace, punctuation and emoji modifiers, lower-cased."""
-    text = _EMOJI_MODIFIERS.sub("", text)
-    return "".join(ch for ch in text if not (unicodedata.category(ch)[0] in "PZC" or ch.isspace())).lower()
-
-
-def read(text: str) -> str:
-    """What kind of message ``text`` is, judged from the text alone (one of the constants above)."""
-    bare = text.strip()
-    if is_payload(bare):
-        return STALE_BUTTON
-    core = _core(bare)
-    if not core:
-        return NOISE
-    if numbering.PATTERN.fullmatch(core.upper()):
-        return TICKET_NO
-    if find_phone(bare) and _PHONE_CHARS.fullmatch(bare):
-        return PHONE
-    if _FAREWELL.fullmatch(core):
-        return FAREWELL
-    if core.isdigit():
-        return NUMBER
-    if _PENDING.fullmatch(core):
-        return NOTHING_PENDING
-    if _ACK.fullmatch(core):
-        return ACKNOWLEDGEMENT
-    if not any(ch.isalpha() for ch in core):
-        return NOISE  # emoji, symbols, digits mixed with symbols
-    return WORDS
 
 
 # -- replies --------------------------------------------------------------------------------------------------
@@ -148,21 +92,21 @@ def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
 def reply_without_words(dispatcher: CollectingDispatcher, kind: str, text: str) -> bool:
     """Reply to a message that is not a sentence (a payload, a number, an acknowledgement); False for others."""
     bare = text.strip()
-    if kind == STALE_BUTTON:
+    if kind == kinds.BUTTON:
         dispatcher.utter_message(text=STALE, buttons=MENU)
-    elif kind == PHONE:
+    elif kind == kinds.PHONE:
         dispatcher.utter_message(text=ASK_PHONE.format(phone=mask_phone(find_phone(bare))), buttons=TICKET_BUTTONS)
-    elif kind == TICKET_NO:
+    elif kind == kinds.TICKET_NO:
         number = numbering.normalise(bare)
         lookup = {"title": CHECK_TICKET["title"], "payload": f'/check_ticket{{"ticket_no": "{number}"}}'}
         dispatcher.utter_message(text=ASK_TICKET.format(number=number), buttons=[lookup])
-    elif kind == NUMBER:
-        dispatcher.utter_message(text=ASK_NUMBER.format(number=_core(bare)[:20]), buttons=TICKET_BUTTONS)
-    elif kind == NOTHING_PENDING:
+    elif kind == kinds.NUMBER:
+        dispatcher.utter_message(text=ASK_NUMBER.format(number=kinds.core_text(bare)[:20]), buttons=TICKET_BUTTONS)
+    elif kind == kinds.NOTHING_PENDING:
         dispatcher.utter_message(text=NOTHING_TO_CONFIRM, buttons=MENU)
-    elif kind == ACKNOWLEDGEMENT:
+    elif kind == kinds.ACKNOWLEDGEMENT:
         dispatcher.utter_message(text=ACKNOWLEDGED, buttons=MENU)
-    elif kind == FAREWELL:
+    elif kind == kinds.FAREWELL:
         dispatcher.utter_message(response="utter_goodbye")
     else:
         return False
@@ -174,13 +118,13 @@ def reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, 
     (its slots, for 下一页 and refinements) when the message was answered as one."""
     message = tracker.latest_message or {}
     text = message.get("text") or ""
-    kind = read(text)
+    kind = kinds.read(text)
     intent = message.get("intent") or {}
-    if kind == WORDS and intent.get("name") in ACK_INTENTS and float(intent.get("confidence") or 0) >= ACK_MIN_CONFIDENCE:
-        kind = ACKNOWLEDGEMENT
+    if kind == kinds.WORDS and intent.get("name") in ACK_INTENTS and float(intent.get("confidence") or 0) >= ACK_MIN_CONFIDENCE:
+        kind = kinds.ACKNOWLEDGEMENT
     if reply_without_words(dispatcher, kind, text):
         return []
-    choice, found = routing.decide(text, message) if kind == WORDS else (None, None)
+    choice, found = routing.decide(text, message) if kind == kinds.WORDS else (None, None)
     if choice == routing.SEARCH:
         return run_search(dispatcher, tracker, text, view.entity_filters(tracker), page=1)
     if found is not None:
@@ -208,20 +152,3 @@ class ActionDefaultFallback(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict[str, Any]]:
         return [UserUtteranceReverted(), *reply(dispatcher, tracker)]
-
-
-class ActionSmallTalk(Action):
-    """Greeting, goodbye, thanks: the intent's response, unless the message has no words ("123" is no goodbye)."""
-
-    def name(self) -> str:
-        return "action_small_talk"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> list[dict[str, Any]]:
-        message = tracker.latest_message or {}
-        text = message.get("text") or ""
-        kind = read(text)
-        if kind in (WORDS, STALE_BUTTON):  # "/greet" is a menu payload (WeChat), never stale
-            dispatcher.utter_message(response=f"utter_{(message.get('intent') or {}).get('name')}")
-        elif not reply_without_words(dispatcher, kind, text):
-            not_understood(dispatcher, tracker)
-        return []

@@ -14,11 +14,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import catalog_view as view
-from actions.payload import is_payload
 from catalog_index.columns import snapshot
 from catalog_index.filters import describe_with_names
 from catalog_index.search import InvalidParameter, search
 from database import session_scope
+from message_kind import is_payload
 from tickets.demand import record_search_miss
 from tickets.models import INPUT_CHANNELS
 

@@ -25,7 +25,7 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.form_answers import AnswersFirst
-from actions.payload import is_payload
+from message_kind import is_payload
 from privacy import mask_phone
 from tickets import fields, service, types, workdays
 from tickets.fields import Context, Field, Invalid, clean, is_cancel

@@ -61,7 +61,12 @@ class UnknownLatinWords(GraphComponent):
             words = latin_words(message.get(TEXT) or "")
             intent = message.get(INTENT)
             if words and intent and not self.known.intersection(words):
-                intent[PREDICTED_CONFIDENCE_KEY] = 0.0
-                for ranked in message.get(INTENT_RANKING_KEY) or []:
-                    ranked[PREDICTED_CONFIDENCE_KEY] = 0.0
+                drop_confidence(message)
         return messages
+
+
+def drop_confidence(message: Message) -> None:
+    """No confidence in the message's intent or any ranked one: the FallbackClassifier predicts nlu_fallback."""
+    message.get(INTENT)[PREDICTED_CONFIDENCE_KEY] = 0.0
+    for ranked in message.get(INTENT_RANKING_KEY) or []:
+        ranked[PREDICTED_CONFIDENCE_KEY] = 0.0

@@ -1,6 +1,6 @@
 """End to end through the REST channel: real Rasa server, real action server, real database.
 
-Also the reading of short messages that decides the reply when NLU cannot (actions/fallback.py)."""
+Also the reading of short messages that decides the reply when NLU cannot (message_kind.py, actions/fallback.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+import message_kind as kinds
 from actions import fallback
 
 
@@ -20,6 +21,11 @@ def sender() -> str:
 def test_greeting_is_chinese(desk):
     reply = desk.texts(desk.say(sender(), "你好"))
     assert "筑数助手" in reply
+
+
+def test_small_talk_is_answered_and_a_farewell_number_is_a_goodbye(desk):
+    thanks, goodbye, farewell = (desk.texts(turn) for turn in replies(desk, "谢谢", "再见", "88"))
+    assert "不客气" in thanks and "再见" in goodbye and "再见" in farewell
 
 
 def test_catalogue_counts_come_from_the_database(desk):
@@ -36,19 +42,19 @@ def test_out_of_scope_says_what_the_assistant_does(desk):
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        ("好的", fallback.ACKNOWLEDGEMENT), ("嗯嗯嗯", fallback.ACKNOWLEDGEMENT), ("OK！", fallback.ACKNOWLEDGEMENT),
-        ("👍", fallback.ACKNOWLEDGEMENT), ("👍🏻", fallback.ACKNOWLEDGEMENT), ("好的，收到", fallback.ACKNOWLEDGEMENT),
-        ("提交", fallback.NOTHING_PENDING), ("确认提交", fallback.NOTHING_PENDING),
-        ("？", fallback.NOISE), ("。。。", fallback.NOISE), ("😂", fallback.NOISE), ("  ", fallback.NOISE),
-        ("13812345678", fallback.PHONE), ("138 1234 5678", fallback.PHONE), ("0851-86861234", fallback.PHONE),
-        ("123", fallback.NUMBER), ("２０２６", fallback.NUMBER), ("88", fallback.FAREWELL), ("886~", fallback.FAREWELL),
-        ("8686", fallback.NUMBER), ("sq20261127-7k3m9q", fallback.TICKET_NO),
-        ("/affirm", fallback.STALE_BUTTON), ('/dataset_detail{"dataset_id": "JTW-0004"}', fallback.STALE_BUTTON),
-        ("asdfgh", fallback.WORDS), ("开放数据收费吗", fallback.WORDS), ("我的电话13812345678", fallback.WORDS),
+        ("好的", kinds.ACKNOWLEDGEMENT), ("嗯嗯嗯", kinds.ACKNOWLEDGEMENT), ("OK！", kinds.ACKNOWLEDGEMENT),
+        ("👍", kinds.ACKNOWLEDGEMENT), ("👍🏻", kinds.ACKNOWLEDGEMENT), ("好的，收到", kinds.ACKNOWLEDGEMENT),
+        ("提交", kinds.NOTHING_PENDING), ("确认提交", kinds.NOTHING_PENDING),
+        ("？", kinds.NOISE), ("。。。", kinds.NOISE), ("😂", kinds.NOISE), ("  ", kinds.NOISE),
+        ("13812345678", kinds.PHONE), ("138 1234 5678", kinds.PHONE), ("0851-86861234", kinds.PHONE),
+        ("123", kinds.NUMBER), ("２０２６", kinds.NUMBER), ("88", kinds.FAREWELL), ("886~", kinds.FAREWELL),
+        ("8686", kinds.NUMBER), ("sq20261127-7k3m9q", kinds.TICKET_NO),
+        ("/affirm", kinds.BUTTON), ('/dataset_detail{"dataset_id": "JTW-0004"}', kinds.BUTTON),
+        ("asdfgh", kinds.WORDS), ("开放数据收费吗", kinds.WORDS), ("我的电话13812345678", kinds.WORDS),
     ],
 )
 def test_short_messages_are_read_from_their_text(text, kind):
-    assert fallback.read(text) == kind
+    assert kinds.read(text) == kind
 
 
 def run(action, text: str, intent: str, confidence: float = 0.9, events: list | None = None) -> list[dict]:
@@ -60,13 +66,9 @@ def run(action, text: str, intent: str, confidence: float = 0.9, events: list | 
     return dispatcher.messages
 
 
-def test_small_talk_answers_words_and_reads_wordless_messages():
-    assert run(fallback.ActionSmallTalk(), "再见", "goodbye")[0]["response"] == "utter_goodbye"
-    assert run(fallback.ActionSmallTalk(), "/greet", "greet")[0]["response"] == "utter_greet"  # a WeChat menu payload
-    (number,) = run(fallback.ActionSmallTalk(), "123", "goodbye", 0.89)
-    assert "工单号" in number["text"] and number["buttons"]
-    assert run(fallback.ActionSmallTalk(), "886", "goodbye")[0]["response"] == "utter_goodbye"
+def test_farewell_numbers_are_a_goodbye():
     assert run(fallback.ActionFallback(), "88", "inform", 0.99)[0]["response"] == "utter_goodbye"  # NLU: a number
+    assert run(fallback.ActionFallback(), "886", "nlu_fallback", 0.0)[0]["response"] == "utter_goodbye"
 
 
 def test_unsure_words_are_not_taken_for_an_acknowledgement():
