@@ -28,7 +28,7 @@ def confidence_after(component: WordlessSmallTalk, text: str, intent: str) -> se
 
 
 @pytest.mark.parametrize(("text", "intent"), [
-    ("123", "goodbye"), ("88", "goodbye"), ("886~", "goodbye"), ("👍", "thank"), ("好的", "thank"),
+    ("123", "goodbye"), ("88", "greet"), ("886~", "thank"), ("👍", "thank"), ("好的", "thank"),
     ("？", "greet"), ("13812345678", "greet"), ("sq20261127-7k3m9q", "thank"), ("提交", "goodbye"),
 ])
 def test_small_talk_without_words_loses_its_confidence(component, text, intent):
@@ -37,6 +37,7 @@ def test_small_talk_without_words_loses_its_confidence(component, text, intent):
 
 @pytest.mark.parametrize(("text", "intent"), [
     ("你好", "greet"), ("谢谢", "thank"), ("再见", "goodbye"), ("hi", "greet"), ("ok谢谢", "thank"),
+    ("88", "goodbye"), ("886~", "goodbye"),  # 拜拜 in chat
     ("/greet", "greet"),  # a WeChat menu click
     ("123", "inform"), ("好的", "affirm"),  # not small talk: the rules of those intents decide
 ])
