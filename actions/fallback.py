@@ -3,8 +3,8 @@
 Short messages outside a form ("好的", "？", "👍", "提交", a bare phone number, "123", a button of an earlier
 turn) used to get no reply at all: NLU reads them as affirm/deny/inform (or, for messages without any word, as
 whatever its untrained corner says: "123" was a goodbye), no rule applies outside a form, and Rasa's default
-fallback reverted the turn silently.  Here the text itself is read first (``message_kind.read``), because NLU cannot be
-trusted on messages without words, and each kind gets a short, useful reply:
+fallback reverted the turn silently.  Here the text itself is read first (``message_kind.read``), because NLU
+cannot be trusted on messages without words, and each kind gets a short, useful reply:
 
 - a button payload of an earlier turn ("/affirm" when nothing is pending) → why nothing happened, and the menu;
 - a bare phone number / number / ticket number → asked what it is, with the ticket-lookup button ("88", "886"
