@@ -43,8 +43,6 @@ _ACK = re.compile(
 )
 _PHONE_CHARS = re.compile(r"[\d\s+\-－()（）]+")
 _FAREWELL = re.compile(r"8{2,4}6?[~～]*")  # 88 / 886: 拜拜 / 拜拜了 in chat
-
-
 _EMOJI_MODIFIERS = re.compile("[\ufe00-\ufe0f\U0001f3fb-\U0001f3ff\u200d]")  # variation selectors, skin tones, ZWJ
 
 

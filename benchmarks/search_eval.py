@@ -6,8 +6,9 @@ Query sets (each printed as its own table, in one run): the development sets ben
 first one, written in the training style), benchmarks/search_queries_dev2.yml and benchmarks/search_queries_dev3.yml
 (written blind from the catalogue and the grading rules: dev3 is colloquial questions and 60 needs the catalogue
 does not hold; all three tuned on), benchmarks/search_queries_dev4.yml (written blind the same way, 60 of its 160
-needs not held; a held-out check for rules chosen on the first three, only its totals looked at) and the blind set tests/data/blind/search_queries_blind.yml (never tuned on,
-never read by the people tuning: only its numbers are looked at).
+needs not held; a held-out check for rules chosen on the first three, only its totals looked at) and the blind
+set tests/data/blind/search_queries_blind.yml (never tuned on, never read by the people tuning: only its numbers
+are looked at).
 
 Systems, all run in this process on the same catalogue (by default the sample, loaded into a temporary
 SQLite database with its vectors):
