@@ -13,7 +13,7 @@
 4. What the catalogue cannot hold, whatever matches: `not_held()` (a personal record, another city, a
    prediction) and `names_what_is_missing()` (a list of terms naming something no dataset contains); and what
    only some data can answer: `asks_about_a_day()` (today's or tomorrow's state: data updated by the day) and
-   `asks_for_money()` (an amount of money: data that `holds_money()`).
+   `needs()` (an amount of money, a wait, a count of people: data that names it, `unanswerable()`).
 
 The catalogue enters only through `Statistics` (document frequencies, from the snapshot).
 """
@@ -36,12 +36,12 @@ from catalog_index.filters import read_text
 from textnorm import normalize
 
 SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropped first when relaxing
-# The user's own record ("查一下我的公积金余额", "我的驾照扣了几分", "查我昨天做的核酸结果"): open data holds nobody's
-# personal records, so such a query is never a confident hit (the NLU's out_of_scope says the same of them).  My
-# family or friends are not records ("我的孩子该上哪个学校" is a topic), nor is my house on a public list
-# ("怎么查我家房子是不是危房").
+# The user's own record ("查一下我的公积金余额", "我的驾照扣了几分", "查我昨天做的核酸结果", "我交过几年社保", "my
+# water bill"): open data holds nobody's personal records, so such a query is never a confident hit (the NLU's
+# out_of_scope says the same of them).  My family or friends are not records ("我的孩子该上哪个学校" is a topic),
+# nor is my house on a public list ("怎么查我家房子是不是危房").
 PERSONAL = re.compile(r"我(今年|去年|前年|这个月|上个月|本月|上月)?的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)"
-                      r"|查(一下|查)?我(?!家|们)")
+                      r"|查(一下|查)?我(?!家|们)|我.过(几|多少|哪|什么)|\bmy\b")
 # Another city's data ("成都地铁票价表", "遵义市的公交线路"): the catalogue is Guiyang's, so a query that names
 # another city and not Guiyang is never a confident hit.  Guiyang's streets named after cities (北京路, 遵义路,
 # 上海路) are places in Guiyang.
@@ -52,15 +52,37 @@ HOME = re.compile(r"贵阳|筑城|贵安")
 # A prediction ("下个月的价格预测", "下期开奖号码"): open data records what happened; forecasts it does publish are
 # weather forecasts (预报), which this does not touch.
 PREDICTION = re.compile(r"预测|开奖")
-# A question about one day's state ("星级旅游饭店今晚还有没有空房", "今天人民币对美元汇率"): only data that changes by
-# the day can answer it (`search.DAILY`).  A day followed by the user's plan ("明天想去博物馆", "今天带孩子去…") dates
+# A question about one day's state or the state right now ("星级旅游饭店今晚还有没有空房", "今天人民币对美元汇率",
+# "实时积水深度"): only data that changes by the day can answer it (`search.DAILY`).  A day followed by the user's plan ("明天想去博物馆", "今天带孩子去…") dates
 # the outing, not the data, and so does a day in a question for a place ("明天办护照在哪办": places stay put).
-ONE_DAY = re.compile(r"(今天|今日|今晚|今早|今夜|明天|明日|明早|明晚)(?!我?(想|要去|去|打算|准备|带))")
+ONE_DAY = re.compile(r"(今天|今日|今晚|今早|今夜|明天|明日|明早|明晚|实时|此刻)(?!我?(想|要去|去|打算|准备|带))")
 PLACE = re.compile(r"在哪|哪里|哪儿|去哪|什么地方|哪个地方")
-# A question for an amount of money ("外卖平台骑手每单能挣多少钱", "门票多少钱") is answered by data that holds amounts
-# (`MONEY`: prices, fees, wages, standards, subsidies, taxes) in its title, description, fields or keywords.
-ASKS_MONEY = re.compile(r"多少钱|几块钱|多少元|几元")
-MONEY = re.compile(r"价|费|金额|资金|工资|薪|元|收入|补贴|补助|标准|额度|税|钱")
+
+
+@dataclass(frozen=True)
+class Need:
+    """A kind of question that only some data can answer: a question that `asks` is answered by a dataset whose
+    title, description, fields or keywords name what it `holds` (`unanswerable()`)."""
+
+    name: str
+    asks: re.Pattern
+    holds: re.Pattern
+
+
+SPAN = r"[^，。？！,.?!\s]{0,4}"  # the words between the thing asked about and the question word ("工资能拿多少")
+NEEDS = (
+    # An amount of money ("外卖平台骑手每单能挣多少钱", "门票多少钱", "小学老师每个月工资能拿多少"): prices, fees, wages,
+    # standards, subsidies, taxes.
+    Need("money", re.compile(r"多少钱|几块钱|多少元|几元|(多少|几)[^，。？！,.?!\s]{0,2}(工资|薪水|钱)"
+                             rf"|(工资|薪水|薪资|薪酬|月薪|年薪|收入|挣|赚|收费|费用|价格|价钱|票价|租金|房租){SPAN}(多少|几)"),
+         re.compile(r"价|费|金额|资金|工资|薪|元|收入|补贴|补助|标准|额度|税|钱")),
+    # How long one waits or queues ("去医院看病平均要排多久的队", "政务大厅排队要排多久"): queues, calls, arrivals.
+    Need("wait", re.compile(rf"[排等]{SPAN}(多久|多长时间|几分钟|几个小时)|排队"),
+         re.compile(r"等候|排队|叫号|到站|候车|间隔")),
+    # How many people or cases ("每年被狗咬伤的有多少人"): counts and statistics, not a list of places.
+    Need("count", re.compile(r"(多少|几)(个|名|位)?(人|例|起)|人数"),
+         re.compile(r"人数|人次|人口|例数|数量|统计|总数|起数|率|量")),
+)
 
 
 class Statistics(Protocol):
@@ -129,14 +151,15 @@ def asks_about_a_day(q: str) -> bool:
     return bool(ONE_DAY.search(text)) and not PLACE.search(text)
 
 
-def asks_for_money(q: str) -> bool:
-    """The query asks for an amount of money (`ASKS_MONEY`)."""
-    return bool(ASKS_MONEY.search(normalize(q)))
+def needs(q: str) -> tuple[Need, ...]:
+    """The kinds of data the query's question needs (`NEEDS`)."""
+    text = normalize(q)
+    return tuple(need for need in NEEDS if need.asks.search(text))
 
 
-def holds_money(texts: list[str]) -> bool:
-    """A dataset's texts (title, description, fields, keywords) name amounts of money (`MONEY`)."""
-    return any(MONEY.search(text) for text in texts)
+def unanswerable(asked: tuple[Need, ...], texts: list[str]) -> bool:
+    """A dataset's texts (title, description, fields, keywords) fail to name what one of the `asked` needs holds."""
+    return any(not any(need.holds.search(text) for text in texts) for need in asked)
 
 
 def names_what_is_missing(analyzer: Analyzer, rest: str, query_groups: list[Group]) -> bool:
