@@ -16,6 +16,7 @@ from rasa_sdk import Tracker
 from catalog_index import filters
 
 PAGE_ROWS = 5
+NEARBY_ROWS = 3  # datasets offered as possibly related when a search finds nothing that fits with confidence
 ORDINALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 ATTRIBUTE_NOTE = "（共享、开放属性的分类名称采用《贵州省政府数据共享开放条例》的三分法；贵阳市《办法》中的类别名称尚未核实。）"
 

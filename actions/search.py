@@ -22,6 +22,8 @@ from message_kind import is_payload
 from tickets.demand import record_search_miss
 from tickets.models import INPUT_CHANNELS
 
+NEXT_STEP = "换个说法再试，或者提交数据需求，我们会转给相关部门研究是否开放。"
+
 
 def run_search(
     dispatcher: CollectingDispatcher, tracker: Tracker, query: str, filters: dict, page: int
@@ -51,12 +53,18 @@ def run_search(
     events = [SlotSet("search_query", query), SlotSet("search_filters", filters), SlotSet("search_page", page)]
     if not found:
         label = query or shown_filters or "这个条件"
-        dispatcher.utter_message(
-            text=f"抱歉，数据目录中没有找到与“{label}”{scope}相符的数据集。"
-                 "您可以换个说法再试，或者提交数据需求，我们会转给相关部门研究是否开放。",
-            buttons=[{"title": "提交数据需求", "payload": view.payload("request_data", requested_data=label)}],
-        )
-        return events + [SlotSet("search_results", [])]
+        request = [{"title": "提交数据需求", "payload": view.payload("request_data", requested_data=label)}]
+        nearby = result.results[:view.NEARBY_ROWS]  # low confidence: the nearest datasets, not presented as hits
+        if not nearby:
+            dispatcher.utter_message(text=f"抱歉，数据目录中没有找到与“{label}”{scope}相符的数据集。您可以{NEXT_STEP}",
+                                     buttons=request)
+        else:
+            dispatcher.utter_message(text=f"抱歉，数据目录中没有找到与“{label}”{scope}完全相符的数据集。"
+                                          "下面几个数据集可能相关，供您参考：")
+            for index, row in enumerate(nearby, start=1):
+                dispatcher.utter_message(text=view.result_line(index, row), buttons=view.result_buttons(row))
+            dispatcher.utter_message(text=f"如果都不是您要的，可以{NEXT_STEP}", buttons=request)
+        return events + [SlotSet("search_results", [row["id"] for row in nearby])]
     pages = (result.count + view.PAGE_ROWS - 1) // view.PAGE_ROWS
     dispatcher.utter_message(text=f"为您找到 {result.count} 个相关数据集{scope}，第 {page}/{pages} 页：")
     start = (page - 1) * view.PAGE_ROWS

@@ -65,6 +65,17 @@ def test_no_results_offers_a_data_request(desk, user):
     assert any(b["payload"].startswith("/request_data") and "火星" in b["payload"] for b in buttons(messages))
 
 
+def test_a_search_without_a_confident_hit_offers_the_nearest_datasets_as_possibly_related(desk, user):
+    # 星级旅游饭店名录 lists hotels and their stars, not prices: near, but not what was asked (catalog_index.query.NEEDS)
+    messages = desk.say(user, "有没有星级酒店住一晚多少钱的数据")
+    text = desk.texts(messages)
+    assert "没有找到" in text and "可能相关" in text and "为您找到" not in text
+    rows = numbered_titles(messages)
+    assert 1 <= len(rows) <= 3 and rows[0].startswith("1. 星级旅游饭店名录")
+    assert any(b["payload"].startswith("/request_data") for b in buttons(messages))
+    assert "星级旅游饭店名录" in desk.texts(desk.say(user, "第一个的详情"))
+
+
 def test_search_survives_a_restart(desk, user):
     assert numbered_titles(desk.say(user, "医院"))
     desk.restart("rasa", "actions")
