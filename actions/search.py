@@ -55,12 +55,11 @@ def run_search(
         label = query or shown_filters or "这个条件"
         request = [{"title": "提交数据需求", "payload": view.payload("request_data", requested_data=label)}]
         nearby = result.results[:view.NEARBY_ROWS]  # low confidence: the nearest datasets, not presented as hits
+        missing = f"抱歉，数据目录中没有找到与“{label}”{scope}"
         if not nearby:
-            dispatcher.utter_message(text=f"抱歉，数据目录中没有找到与“{label}”{scope}相符的数据集。您可以{NEXT_STEP}",
-                                     buttons=request)
+            dispatcher.utter_message(text=f"{missing}相符的数据集。您可以{NEXT_STEP}", buttons=request)
         else:
-            dispatcher.utter_message(text=f"抱歉，数据目录中没有找到与“{label}”{scope}完全相符的数据集。"
-                                          "下面几个数据集可能相关，供您参考：")
+            dispatcher.utter_message(text=f"{missing}完全相符的数据集。下面几个数据集可能相关，供您参考：")
             for index, row in enumerate(nearby, start=1):
                 dispatcher.utter_message(text=view.result_line(index, row), buttons=view.result_buttons(row))
             dispatcher.utter_message(text=f"如果都不是您要的，可以{NEXT_STEP}", buttons=request)

@@ -45,12 +45,8 @@ from catalog_index.models import Dataset, Department
 from catalog_index.search import search
 from database import migrate, session_scope
 
-QUERIES = [Path(__file__).resolve().parent / "search_queries.yml",
-           Path(__file__).resolve().parent / "search_queries_dev2.yml",
-           Path(__file__).resolve().parent / "search_queries_dev3.yml",
-           Path(__file__).resolve().parent / "search_queries_dev4.yml",
-           Path(__file__).resolve().parent / "search_queries_dev5.yml",
-           Path(__file__).resolve().parent / "search_queries_dev5_heldout.yml",
+QUERIES = [*(Path(__file__).resolve().parent / f"search_queries{suffix}.yml"
+             for suffix in ("", "_dev2", "_dev3", "_dev4", "_dev5", "_dev5_heldout")),
            settings.ROOT / "tests" / "data" / "blind" / "search_queries_blind.yml"]
 SAMPLE = [settings.ROOT / "data" / "catalog" / "departments.jsonl",
           settings.ROOT / "data" / "catalog" / "guiyang_catalog.jsonl"]

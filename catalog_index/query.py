@@ -53,8 +53,9 @@ HOME = re.compile(r"贵阳|筑城|贵安")
 # weather forecasts (预报), which this does not touch.
 PREDICTION = re.compile(r"预测|开奖")
 # A question about one day's state or the state right now ("星级旅游饭店今晚还有没有空房", "今天人民币对美元汇率",
-# "实时积水深度"): only data that changes by the day can answer it (`search.DAILY`).  A day followed by the user's plan ("明天想去博物馆", "今天带孩子去…") dates
-# the outing, not the data, and so does a day in a question for a place ("明天办护照在哪办": places stay put).
+# "实时积水深度"): only data that changes by the day can answer it (`search.DAILY`).  A day followed by the user's
+# plan ("明天想去博物馆", "今天带孩子去…") dates the outing, not the data, and so does a day in a question for a place
+# ("明天办护照在哪办": places stay put).
 ONE_DAY = re.compile(r"(今天|今日|今晚|今早|今夜|明天|明日|明早|明晚|实时|此刻)(?!我?(想|要去|去|打算|准备|带))")
 PLACE = re.compile(r"在哪|哪里|哪儿|去哪|什么地方|哪个地方")
 
@@ -69,11 +70,12 @@ class Need:
     holds: re.Pattern
 
 
-SPAN = r"[^，。？！,.?!\s]{0,4}"  # the words between the thing asked about and the question word ("工资能拿多少")
+CLAUSE_CHAR = r"[^，。？！,.?!\s]"  # a character inside one clause: between the thing asked about and the question word
+SPAN = CLAUSE_CHAR + "{0,4}"  # ("工资能拿多少")
 NEEDS = (
     # An amount of money ("外卖平台骑手每单能挣多少钱", "门票多少钱", "小学老师每个月工资能拿多少"): prices, fees, wages,
     # standards, subsidies, taxes.
-    Need("money", re.compile(r"多少钱|几块钱|多少元|几元|(多少|几)[^，。？！,.?!\s]{0,2}(工资|薪水|钱)"
+    Need("money", re.compile(rf"多少钱|几块钱|多少元|几元|(多少|几){CLAUSE_CHAR}{{0,2}}(工资|薪水|钱)"
                              rf"|(工资|薪水|薪资|薪酬|月薪|年薪|收入|挣|赚|收费|费用|价格|价钱|票价|租金|房租){SPAN}(多少|几)"),
          re.compile(r"价|费|金额|资金|工资|薪|元|收入|补贴|补助|标准|额度|税|钱")),
     # How long one waits or queues ("去医院看病平均要排多久的队", "政务大厅排队要排多久"): queues, calls, arrivals.

@@ -438,7 +438,9 @@ def _daily(backend: Backend, first: np.ndarray) -> bool:
 
 def _unanswered(backend: Backend, asked: tuple[Need, ...], first: np.ndarray) -> bool:
     """The first result (if any) does not name what the query's question needs (`query.unanswerable`)."""
-    stored = backend.page(first.tolist(), ("title", "description", "fields", "keywords")) if asked and len(first) else {}
+    if not asked or not len(first):
+        return False
+    stored = backend.page(first.tolist(), ("title", "description", "fields", "keywords"))
     return any(unanswerable(asked, [title, description, *_listed(fields), *_listed(keywords)])
                for title, description, fields, keywords in stored.values())
 
