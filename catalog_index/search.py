@@ -17,7 +17,8 @@ The steps, each in its own module:
    contains (`query.names_what_is_missing`: 计划停电通知, whose nearest dataset is 计划停水通知), nor a question
    that its first result cannot answer: one day's state from data updated less often than daily
    (`query.asks_about_a_day`, DAILY), an amount of money, a wait or a count of people from data that names none
-   (`query.needs`).
+   (`query.needs`), nor a query whose first result lacks a name it asks for: the grain (每个小区的…) or a rare
+   word the matching set left out (`query.asked_names`: 手语翻译服务机构, whose first result is 涉外翻译…).
    If filters read from the text leave nothing, the query is run again without them, as plain text.
    Hybrid ranking (`_fuse`): the lexical order and the nearest dataset vectors (`_dense`) by reciprocal-rank
    fusion; when the lexical match covers little of the query, its list weighs less and the dense list is refined
@@ -57,9 +58,11 @@ from catalog_index.query import (
     Group,
     Match,
     Need,
+    asked_names,
     asks_about_a_day,
     content_words,
     groups,
+    lacks_a_name,
     names_what_is_missing,
     needs,
     not_held,
@@ -423,10 +426,11 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     start = (page - 1) * rows
     page_rows = list(zip(found[start:start + rows].tolist(), found_scores[start:start + rows].tolist(), strict=True))
     results = _results(backend, snap, page_rows, terms)
+    named = asked_names(analyzer, rest, query_groups, matches.groups if matches else (), confident=not lexical_low)
     low = bool(q.strip()) and bool(query_groups) and (lexical_low and not vouched or not_held(q)
                                                       or names_what_is_missing(analyzer, rest, query_groups)
                                                       or asks_about_a_day(q) and not _daily(backend, found[:1])
-                                                      or _unanswered(backend, needs(q), found[:1]))
+                                                      or _unanswered(backend, needs(q), named, found[:1]))
     return SearchResult(count, page, rows, low, results, snap.facets(found), applied)
 
 
@@ -436,13 +440,15 @@ def _daily(backend: Backend, first: np.ndarray) -> bool:
     return all(frequency in DAILY for (frequency,) in stored.values())
 
 
-def _unanswered(backend: Backend, asked: tuple[Need, ...], first: np.ndarray) -> bool:
-    """The first result (if any) does not name what the query's question needs (`query.unanswerable`)."""
-    if not asked or not len(first):
+def _unanswered(backend: Backend, asked: tuple[Need, ...], named: tuple[Group, ...], first: np.ndarray) -> bool:
+    """The first result (if any) does not name what the query's question needs (`query.unanswerable`) or lacks a
+    name the query asks for (`query.lacks_a_name`)."""
+    if not (asked or named) or not len(first):
         return False
     stored = backend.page(first.tolist(), ("title", "description", "fields", "keywords"))
-    return any(unanswerable(asked, [title, description, *_listed(fields), *_listed(keywords)])
-               for title, description, fields, keywords in stored.values())
+    texts = [[title, description, *_listed(fields), *_listed(keywords)]
+             for title, description, fields, keywords in stored.values()]
+    return any(unanswerable(asked, text) or lacks_a_name(named, text) for text in texts)
 
 
 def _listed(value: Any) -> list[str]:

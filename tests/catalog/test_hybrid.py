@@ -14,6 +14,7 @@ from catalog_index.analysis import get_analyzer
 from catalog_index.departments import alias_table, resolve
 from catalog_index.ingest import load_files
 from catalog_index.query import (
+    asked_names,
     asks_about_a_day,
     content_words,
     groups,
@@ -69,7 +70,7 @@ def test_a_long_query_is_matched_by_its_most_informative_words(session):
 
 
 @pytest.mark.parametrize("query", ["查一下我的公积金余额还有多少", "我的驾照这个周期扣了几分", "查我昨天做的核酸结果",
-                                   "我交过几年社保", "what is my social security balance 社保余额"])
+                                   "我交过几年社保", "我想看看自己的信用分", "what is my social security balance 社保余额"])
 def test_a_personal_record_is_not_a_hit(session, query):
     assert search(session, query).low_confidence
 
@@ -87,6 +88,7 @@ def test_guiyang_streets_and_guiyang_itself_are_not_another_city(query):
 
 def test_my_family_is_not_a_personal_record(session):
     assert not search(session, "我的孩子明年上小学，划片范围在哪看").low_confidence
+    assert not not_held("给自己的孩子找个幼儿园")
     assert not search(session, "怎么查我家房子是不是危房").low_confidence  # a public list
 
 
@@ -125,6 +127,46 @@ def test_a_lone_character_the_catalogue_lacks_is_a_piece_of_a_word_not_a_word(se
     query_groups = groups(analyzer, content_words(analyzer, rest, keep_generic=True), snap)
     assert [g.word for g in query_groups if g.clause is None] == ["奶茶", "券"]
     assert names_what_is_missing(analyzer, rest, query_groups)
+
+
+@pytest.mark.parametrize(("query", "title"), [
+    ("手语翻译服务机构", "涉外翻译及领事认证代办机构名录"),  # 手语 is in the catalogue, not in this dataset
+    ("地下水水质监测", "地表水监测断面水质月报"),
+    ("专项债券发行利率是多少", "地方政府专项债券项目清单"),  # a sentence: 利率 is a rare name (two datasets)
+    ("观山湖每个小区的二手房成交价", "二手房成交统计"),  # the grain asked for: the data is by district and month
+    ("按小区统计的入室盗窃案件数", "刑事案件立案破案统计"),
+])
+def test_a_name_the_first_result_lacks_is_not_a_hit(session, query, title):
+    result = search(session, query)
+    assert result.results[0]["title"] == title and result.low_confidence
+
+
+@pytest.mark.parametrize(("query", "title"), [
+    ("社保卡补办网店", "社会保障卡服务网点"),  # 网店 sounds like 网点: a typo
+    ("车辆违章", "交通违法高发路段"),  # 车辆 is in 40 datasets: too common to be the need's name
+    ("婚前检查可以去哪些医院做？", "婚前医学检查和孕前优生健康检查机构名录"),  # in a sentence, 医院 is common
+    ("每个区县的户籍人口", "户籍人口统计"),  # the data has a 区县 column
+    ("各家养老院的床位数", "养老机构名录"),
+])
+def test_a_name_the_first_result_holds_or_that_is_common_keeps_the_hit(session, query, title):
+    result = search(session, query)
+    assert result.results[0]["title"] == title and not result.low_confidence
+
+
+def test_the_names_a_query_asks_for(session):
+    analyzer, snap = get_analyzer(), columns.snapshot(session)
+
+    def asked(query: str, matched: tuple[str, ...], *, confident: bool) -> list[str]:
+        rest, _filters = understand(query, snap.departments)
+        query_groups = groups(analyzer, content_words(analyzer, rest, keep_generic=True), snap)
+        kept = tuple(g for g in query_groups if g.word in matched)
+        return [g.word for g in asked_names(analyzer, rest, query_groups, kept, confident=confident)]
+
+    assert asked("地下水水质监测", ("水质", "监测"), confident=False) == ["地下水"]  # a list: every word counts
+    assert asked("想查地下水的水质", ("水质",), confident=False) == []  # a sentence the vectors vouch for
+    assert asked("想查地下水的水质", ("水质",), confident=True) == ["地下水"]  # rare: at most two datasets
+    assert asked("想查车辆的违章", ("违章",), confident=True) == []  # common
+    assert asked("按小区统计的盗窃案件", ("小区", "盗窃", "案件"), confident=True) == ["小区"]  # a grain, matched or not
 
 
 @pytest.mark.parametrize("query", ["星级酒店今晚还有空房吗", "今天的星级旅游饭店名录", "星级酒店实时空房"])
