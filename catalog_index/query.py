@@ -74,10 +74,11 @@ class Need:
 CLAUSE_CHAR = r"[^，。？！,.?!\s]"  # a character inside one clause: between the thing asked about and the question word
 SPAN = CLAUSE_CHAR + "{0,4}"  # ("工资能拿多少")
 NEEDS = (
-    # An amount of money ("外卖平台骑手每单能挣多少钱", "门票多少钱", "小学老师每个月工资能拿多少"): prices, fees, wages,
-    # standards, subsidies, taxes.
-    Need("money", re.compile(rf"多少钱|几块钱|多少元|几元|(多少|几){CLAUSE_CHAR}{{0,2}}(工资|薪水|钱)"
-                             rf"|(工资|薪水|薪资|薪酬|月薪|年薪|收入|挣|赚|收费|费用|价格|价钱|票价|租金|房租){SPAN}(多少|几)"),
+    # An amount of money, asked for ("外卖平台骑手每单能挣多少钱", "门票多少钱", "月收入有多少") or named as a price, a
+    # fee or a wage ("星级旅游饭店的房价", "小学老师每个月工资能拿多少"): prices, fees, wages, standards, subsidies, taxes.
+    Need("money", re.compile(rf"多少钱|几块钱|多少元|几元|(多少|几){CLAUSE_CHAR}{{0,2}}钱|(收入|挣|赚){SPAN}(多少|几)"
+                             r"|工资|薪水|薪资|薪酬|月薪|年薪|房价|价格|价钱|票价|租金|房租|收费|费用|单价|均价|油价|菜价"
+                             r"|电价|水价|报价"),
          re.compile(r"价|费|金额|资金|工资|薪|元|收入|补贴|补助|标准|额度|税|钱")),
     # How long one waits or queues ("去医院看病平均要排多久的队", "政务大厅排队要排多久"): queues, calls, arrivals.
     Need("wait", re.compile(rf"[排等]{SPAN}(多久|多长时间|几分钟|几个小时)|排队"),

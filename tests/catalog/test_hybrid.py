@@ -199,6 +199,8 @@ def test_a_day_names_the_state_asked_for_not_the_users_plan():
     ("小学老师每个月工资能拿多少", "中小学教师基本信息"),  # names, subjects and titles: no pay
     ("去医院看病平均要排多久的队", "医疗机构门急诊及住院服务量统计"),  # a length of stay (平均住院日), not a wait
     ("每年被狗咬伤的有多少人", "狂犬病暴露预防处置门诊"),  # a list of clinics: no counts
+    ("想找星级旅游饭店的房价数据", "星级旅游饭店名录"),  # a price named, not asked for
+    ("公交司机工资", "公交驾驶员从业信息"),  # drivers' licences and routes: no pay
 ])
 def test_a_question_is_not_answered_by_data_that_lacks_what_it_asks_for(session, query, title):
     result = search(session, query)
@@ -210,7 +212,8 @@ def test_a_question_is_not_answered_by_data_that_lacks_what_it_asks_for(session,
                                             ("城镇职工平均工资是多少", "城镇非私营单位就业人员平均工资"),
                                             ("政务大厅排队要排多久", "政务服务大厅实时排队叫号信息"),
                                             ("公交车还有多久到站", "公交车辆预计到站信息"),
-                                            ("青年驿站能免费住几天", "青年驿站信息")])
+                                            ("青年驿站能免费住几天", "青年驿站信息"), ("地铁票价", "地铁票价表"),
+                                            ("停车场收费标准", "公共停车场信息")])
 def test_a_question_answered_by_data_that_holds_what_it_asks_for_keeps_the_hit(session, query, title):
     result = search(session, query)
     assert result.results[0]["title"] == title and not result.low_confidence
@@ -218,7 +221,7 @@ def test_a_question_answered_by_data_that_holds_what_it_asks_for_keeps_the_hit(s
 
 def test_a_question_names_what_it_needs():
     assert [n.name for n in needs("排队要等多久")] == ["wait"]
-    assert [n.name for n in needs("工资能拿多少")] == ["money"]
+    assert [n.name for n in needs("工资能拿多少")] == ["money"] == [n.name for n in needs("饭店的房价数据")]
     assert [n.name for n in needs("每年有多少人得结核病")] == ["count"]
     assert needs("数据多久更新一次") == () and needs("花溪区有多少个公园") == ()
 
