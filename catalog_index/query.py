@@ -13,7 +13,7 @@
 4. What the catalogue cannot hold, whatever matches: `not_held()` (a personal record, another city, a
    prediction) and `names_what_is_missing()` (a list of terms naming something no dataset contains); and what
    only some data can answer: `asks_about_a_day()` (today's or tomorrow's state: data updated by the day),
-   `needs()` (an amount of money, a wait, a count of people: data that names it, `unanswerable()`) and
+   `needs()` (an amount of money, a wait, a count of people, a rate: data that names it, `unanswerable()`) and
    `asked_names()` (a name the query asks for that the match left out: data that contains it, `lacks_a_name()`).
 
 The catalogue enters only through `Statistics` (document frequencies, from the snapshot).
@@ -86,6 +86,8 @@ NEEDS = (
     # How many people or cases ("每年被狗咬伤的有多少人"): counts and statistics, not a list of places.
     Need("count", re.compile(r"(多少|几)(个|名|位)?(人|例|起)|人数"),
          re.compile(r"人数|人次|人口|例数|数量|统计|总数|起数|率|量")),
+    # A rate ("贵阳各高校毕业生就业率", "驾校考试通过率"): rates, shares, percentages, not a list of the places.
+    Need("rate", re.compile(r"[\u4e00-\u9fff]率"), re.compile(r"率|比例|%|百分比")),
 )
 
 
