@@ -13,8 +13,9 @@
 4. What the catalogue cannot hold, whatever matches: `not_held()` (a personal record, another city, a
    prediction) and `names_what_is_missing()` (a list of terms naming something no dataset contains); and what
    only some data can answer: `asks_about_a_day()` (today's or tomorrow's state: data updated by the day),
-   `needs()` (an amount of money, a wait, a count of people, a rate: data that names it, `unanswerable()`) and
-   `asked_names()` (a name the query asks for that the match left out: data that contains it, `lacks_a_name()`).
+   `needs()` (an amount of money, a wait, a count of people, a rate, a ranking: data that names it,
+   `unanswerable()`) and `asked_names()` (the grain asked for, or a rare name the match left out: data that
+   contains it, `lacks_a_name()`).
 
 The catalogue enters only through `Statistics` (document frequencies, from the snapshot).
 """
@@ -88,6 +89,8 @@ NEEDS = (
          re.compile(r"人数|人次|人口|例数|数量|统计|总数|起数|率|量")),
     # A rate ("贵阳各高校毕业生就业率", "驾校考试通过率"): rates, shares, percentages, not a list of the places.
     Need("rate", re.compile(r"[\u4e00-\u9fff]率"), re.compile(r"率|比例|%|百分比")),
+    # A ranking ("图书借阅排行榜", "新生儿名字排行"): rankings, or the statistics, rates and scores to rank by.
+    Need("ranking", re.compile(r"排名|排行"), re.compile(r"排名|排行|名次|频次|统计|率|考核|评价|指数|热点")),
 )
 
 

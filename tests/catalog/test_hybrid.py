@@ -202,6 +202,7 @@ def test_a_day_names_the_state_asked_for_not_the_users_plan():
     ("想找星级旅游饭店的房价数据", "星级旅游饭店名录"),  # a price named, not asked for
     ("公交司机工资", "公交驾驶员从业信息"),  # drivers' licences and routes: no pay
     ("图书馆的借阅率", "公共图书馆及分馆服务点信息"),  # libraries, their books and seats: no rates
+    ("图书馆借书排行榜", "公共图书馆及分馆服务点信息"),  # nor a ranking
 ])
 def test_a_question_is_not_answered_by_data_that_lacks_what_it_asks_for(session, query, title):
     result = search(session, query)
@@ -215,7 +216,8 @@ def test_a_question_is_not_answered_by_data_that_lacks_what_it_asks_for(session,
                                             ("公交车还有多久到站", "公交车辆预计到站信息"),
                                             ("青年驿站能免费住几天", "青年驿站信息"), ("地铁票价", "地铁票价表"),
                                             ("停车场收费标准", "公共停车场信息"),
-                                            ("驾校考试通过率", "驾驶培训机构考试合格率")])
+                                            ("驾校考试通过率", "驾驶培训机构考试合格率"),
+                                            ("新生儿名字排行", "新生儿姓名使用频次统计")])
 def test_a_question_answered_by_data_that_holds_what_it_asks_for_keeps_the_hit(session, query, title):
     result = search(session, query)
     assert result.results[0]["title"] == title and not result.low_confidence
@@ -226,6 +228,7 @@ def test_a_question_names_what_it_needs():
     assert [n.name for n in needs("工资能拿多少")] == ["money"] == [n.name for n in needs("饭店的房价数据")]
     assert [n.name for n in needs("每年有多少人得结核病")] == ["count"]
     assert [n.name for n in needs("各高校毕业生就业率")] == ["rate"]
+    assert [n.name for n in needs("驾校通过率排名")] == ["rate", "ranking"]
     assert needs("数据多久更新一次") == () and needs("花溪区有多少个公园") == ()
 
 
