@@ -431,11 +431,12 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     start = (page - 1) * rows
     page_rows = list(zip(found[start:start + rows].tolist(), found_scores[start:start + rows].tolist(), strict=True))
     results = _results(backend, snap, page_rows, terms)
-    named = asked_names(analyzer, rest, query_groups, matches.groups if matches else (), confident=not lexical_low)
-    low = bool(q.strip()) and bool(query_groups) and (lexical_low and not vouched or not_held(q)
-                                                      or names_what_is_missing(analyzer, rest, query_groups)
-                                                      or asks_about_a_day(q) and not _daily(backend, found[:1])
-                                                      or _unanswered(backend, needs(q), named, found[:1]))
+    low = bool(q.strip()) and bool(query_groups) and (
+        lexical_low and not vouched or not_held(q) or names_what_is_missing(analyzer, rest, query_groups)
+        or asks_about_a_day(q) and not _daily(backend, found[:1])
+        or _unanswered(backend, needs(q), asked_names(analyzer, rest, query_groups,
+                                                      matches.groups if matches else (), confident=not lexical_low),
+                       found[:1]))
     return SearchResult(count, page, rows, low, results, snap.facets(found), applied)
 
 
