@@ -2,7 +2,8 @@
 
 `normalize(text)`: full-width → half-width and compatibility forms folded (NFKC), traditional → simplified
 characters (zhconv, mainland vocabulary), lower case, runs of whitespace → one space, no leading or trailing
-space.  "醫療機構　名錄" → "医疗机构 名录", "ＰＭ２．５  ＡＰＩ" → "pm2.5 api".
+space, a Chinese full stop between digits read as a decimal point (a Chinese keyboard's "." is 。).
+"醫療機構　名錄" → "医疗机构 名录", "ＰＭ２．５  ＡＰＩ" → "pm2.5 api", "PM2。5" → "pm2.5".
 
 zhconv is slow (tens of microseconds even for short text), so it only runs on text that holds at least one
 character with a simplified form; text already in simplified characters (nearly all) is returned as it is.
@@ -20,6 +21,7 @@ from functools import cache
 import zhconv
 
 _SPACES = re.compile(r"\s+")
+_DECIMAL_POINT = re.compile(r"(?<=\d)。(?=\d)")
 
 
 @cache
@@ -41,6 +43,7 @@ def normalize(text: str | None, fold_case: bool = True) -> str:
     """Simplified Chinese, half-width, single-spaced text; lower-case unless `fold_case` is False (NLU keeps the
     case of ticket numbers and format words for its extractors)."""
     text = _SPACES.sub(" ", simplified(unicodedata.normalize("NFKC", text or ""))).strip()
+    text = _DECIMAL_POINT.sub(".", text)
     return text.lower() if fold_case else text
 
 

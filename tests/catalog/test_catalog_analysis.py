@@ -21,7 +21,8 @@ from tickets.demand import normalise_query
 
 def test_normalize_traditional_full_width_and_case():
     assert normalize("醫療機構　名錄") == "医疗机构 名录"
-    assert normalize("ＰＭ２．５  ＡＰＩ") == "pm2.5 api"
+    assert normalize("ＰＭ２．５  ＡＰＩ") == "pm2.5 api" == normalize("PM2。5 API")
+    assert normalize("第2条。3月起施行") == "第2条。3月起施行"  # a full stop between sentences stays
     assert normalize("  公交\t数据 ") == "公交 数据"
     assert normalize(None) == ""
 
