@@ -44,12 +44,13 @@ SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropp
 # is a topic), nor is my house on a public list ("怎么查我家房子是不是危房").
 PERSONAL = re.compile(r"(我|自己)(今年|去年|前年|这个月|上个月|本月|上月)?的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)"
                       r"|查(一下|查)?我(?!家|们)|我.过(几|多少|哪|什么)|\bmy\b")
-# Another city's data ("成都地铁票价表", "遵义市的公交线路"): the catalogue is Guiyang's, so a query that names
-# another city and not Guiyang is never a confident hit.  Guiyang's streets named after cities (北京路, 遵义路,
+# Another city's data ("成都地铁票价表", "遵义市的公交线路") or every province's ("全国各省第七次人口普查数据"): the
+# catalogue is Guiyang's, so a query that names another city and not Guiyang is never a confident hit.  Guiyang's streets named after cities (北京路, 遵义路,
 # 上海路) are places in Guiyang.
 OTHER_CITY = re.compile(r"(遵义|安顺|六盘水|毕节|铜仁|都匀|凯里|兴义|黔南|黔东南|黔西南|北京|上海|天津|重庆|广州|深圳|成都"
                         r"|昆明|南宁|长沙|武汉|杭州|南京|西安|郑州|济南|沈阳|哈尔滨|长春|石家庄|太原|合肥|福州|南昌|兰州"
-                        r"|西宁|银川|乌鲁木齐|拉萨|呼和浩特|海口|三亚|厦门|苏州|青岛|大连|宁波|香港|澳门)(?![路街巷])")
+                        r"|西宁|银川|乌鲁木齐|拉萨|呼和浩特|海口|三亚|厦门|苏州|青岛|大连|宁波|香港|澳门)(?![路街巷])"
+                        r"|各省|各个省|全国各地")
 HOME = re.compile(r"贵阳|筑城|贵安")
 # A prediction ("下个月的价格预测", "下期开奖号码"): open data records what happened; forecasts it does publish are
 # weather forecasts (预报), which this does not touch.
@@ -75,20 +76,21 @@ class Need:
 CLAUSE_CHAR = r"[^，。？！,.?!\s]"  # a character inside one clause: between the thing asked about and the question word
 SPAN = CLAUSE_CHAR + "{0,4}"  # ("工资能拿多少")
 NEEDS = (
-    # An amount of money, asked for ("外卖平台骑手每单能挣多少钱", "门票多少钱", "月收入有多少") or named as a price, a
+    # An amount of money, asked for ("外卖平台骑手每单能挣多少钱", "门票多少钱", "摊位费多少") or named as a price, a
     # fee or a wage ("星级旅游饭店的房价", "小学老师每个月工资能拿多少"): prices, fees, wages, standards, subsidies, taxes.
-    Need("money", re.compile(rf"多少钱|几块钱|多少元|几元|(多少|几){CLAUSE_CHAR}{{0,2}}钱|(收入|挣|赚){SPAN}(多少|几)"
+    Need("money", re.compile(rf"多少钱|几块钱|多少元|几元|(多少|几){CLAUSE_CHAR}{{0,2}}钱|(收入|挣|赚|费){SPAN}(多少|几)"
                              r"|工资|薪水|薪资|薪酬|月薪|年薪|房价|价格|价钱|票价|租金|房租|收费|费用|单价|均价|油价|菜价"
                              r"|电价|水价|报价"),
          re.compile(r"价|费|金额|资金|工资|薪|元|收入|补贴|补助|标准|额度|税|钱")),
     # How long one waits or queues ("去医院看病平均要排多久的队", "政务大厅排队要排多久"): queues, calls, arrivals.
     Need("wait", re.compile(rf"[排等]{SPAN}(多久|多长时间|几分钟|几个小时)|排队"),
          re.compile(r"等候|排队|叫号|到站|候车|间隔")),
-    # How many people or cases ("每年被狗咬伤的有多少人"): counts and statistics, not a list of places.
-    Need("count", re.compile(r"(多少|几)(个|名|位)?(人|例|起)|人数"),
+    # How many people, visits or cases ("每年被狗咬伤的有多少人", "献血人次"): counts and statistics, not a list of places.
+    Need("count", re.compile(r"(多少|几)(个|名|位)?(人|例|起)|人数|人次"),
          re.compile(r"人数|人次|人口|例数|数量|统计|总数|起数|率|量")),
-    # A rate ("贵阳各高校毕业生就业率", "驾校考试通过率"): rates, shares, percentages, not a list of the places.
-    Need("rate", re.compile(r"[\u4e00-\u9fff]率"), re.compile(r"率|比例|%|百分比")),
+    # A rate or a share ("贵阳各高校毕业生就业率", "驾校考试通过率", "升入重点初中的比例"): rates, shares, percentages,
+    # not a list of the places.
+    Need("rate", re.compile(r"[\u4e00-\u9fff]率|比例"), re.compile(r"率|比例|%|百分比")),
     # A ranking ("图书借阅排行榜", "新生儿名字排行"): rankings, or the statistics, rates and scores to rank by.
     Need("ranking", re.compile(r"排名|排行"), re.compile(r"排名|排行|名次|频次|统计|率|考核|评价|指数|热点")),
 )

@@ -76,7 +76,7 @@ def test_a_personal_record_is_not_a_hit(session, query):
 
 
 @pytest.mark.parametrize("query", ["我去年的个税退税到账没有", "昆明的公交线路数据", "重庆地铁的站点分布",
-                                   "明年房价走势预测", "福彩开奖结果"])
+                                   "明年房价走势预测", "福彩开奖结果", "全国各省的GDP"])
 def test_what_guiyang_open_data_cannot_hold_is_not_a_hit(session, query):
     assert search(session, query).low_confidence
 
@@ -203,6 +203,7 @@ def test_a_day_names_the_state_asked_for_not_the_users_plan():
     ("公交司机工资", "公交驾驶员从业信息"),  # drivers' licences and routes: no pay
     ("图书馆的借阅率", "公共图书馆及分馆服务点信息"),  # libraries, their books and seats: no rates
     ("图书馆借书排行榜", "公共图书馆及分馆服务点信息"),  # nor a ranking
+    ("无偿献血人次", "无偿献血点分布"),  # places to give blood: no counts of donations
 ])
 def test_a_question_is_not_answered_by_data_that_lacks_what_it_asks_for(session, query, title):
     result = search(session, query)
@@ -217,7 +218,8 @@ def test_a_question_is_not_answered_by_data_that_lacks_what_it_asks_for(session,
                                             ("青年驿站能免费住几天", "青年驿站信息"), ("地铁票价", "地铁票价表"),
                                             ("停车场收费标准", "公共停车场信息"),
                                             ("驾校考试通过率", "驾驶培训机构考试合格率"),
-                                            ("新生儿名字排行", "新生儿姓名使用频次统计")])
+                                            ("新生儿名字排行", "新生儿姓名使用频次统计"),
+                                            ("停车场停车费多少", "公共停车场信息"), ("公积金缴存比例", "住房公积金缴存基数及比例标准")])
 def test_a_question_answered_by_data_that_holds_what_it_asks_for_keeps_the_hit(session, query, title):
     result = search(session, query)
     assert result.results[0]["title"] == title and not result.low_confidence
@@ -229,6 +231,8 @@ def test_a_question_names_what_it_needs():
     assert [n.name for n in needs("每年有多少人得结核病")] == ["count"]
     assert [n.name for n in needs("各高校毕业生就业率")] == ["rate"]
     assert [n.name for n in needs("驾校通过率排名")] == ["rate", "ranking"]
+    assert [n.name for n in needs("升入重点初中的比例")] == ["rate"] and [n.name for n in needs("献血人次")] == ["count"]
+    assert [n.name for n in needs("夜市摆摊摊位费多少")] == ["money"]
     assert needs("数据多久更新一次") == () and needs("花溪区有多少个公园") == ()
 
 
