@@ -203,8 +203,8 @@ def names_what_is_missing(analyzer: Analyzer, rest: str, query_groups: list[Grou
 
 def asked_names(analyzer: Analyzer, rest: str, query_groups: list[Group], matched: tuple[Group, ...], *,
                 confident: bool) -> tuple[Group, ...]:
-    """The names (dictionary nouns the catalogue has) that the first result must contain to be a confident hit
-    (`lacks_a_name()`):
+    """The names (dictionary nouns some dataset matches, by text or by sound) that the first result must contain
+    to be a confident hit (`lacks_a_name()`):
     - the grain the query asks for, a name after 每个, 各, 按… (`GRAIN_MARKS`: "观山湖每个小区的二手房成交价",
       "按小区统计的入室盗窃案件数"): data for the whole city does not have it, however near its topic;
     - the query's words that the matching set left out, of at least LIST_NAME_WEIGHT in a list of terms, where

@@ -130,7 +130,7 @@ def test_a_lone_character_the_catalogue_lacks_is_a_piece_of_a_word_not_a_word(se
 
 
 @pytest.mark.parametrize(("query", "title"), [
-    ("手语翻译服务机构", "涉外翻译及领事认证代办机构名录"),  # 手语 is in the catalogue, not in this dataset
+    ("手语翻译服务机构", "涉外翻译及领事认证代办机构名录"),  # no dataset names 手语 (a word read like it matches)
     ("地下水水质监测", "地表水监测断面水质月报"),
     ("专项债券发行利率是多少", "地方政府专项债券项目清单"),  # a sentence: 利率 is a rare name (two datasets)
     ("观山湖每个小区的二手房成交价", "二手房成交统计"),  # the grain asked for: the data is by district and month
@@ -143,7 +143,7 @@ def test_a_name_the_first_result_lacks_is_not_a_hit(session, query, title):
 
 @pytest.mark.parametrize(("query", "title"), [
     ("社保卡补办网店", "社会保障卡服务网点"),  # 网店 sounds like 网点: a typo
-    ("车辆违章", "交通违法高发路段"),  # 车辆 is in 40 datasets: too common to be the need's name
+    ("车辆违章", "交通违法高发路段"),  # 车辆 is in 26 datasets: too common to be the need's name
     ("婚前检查可以去哪些医院做？", "婚前医学检查和孕前优生健康检查机构名录"),  # in a sentence, 医院 is common
     ("每个区县的户籍人口", "户籍人口统计"),  # the data has a 区县 column
     ("各家养老院的床位数", "养老机构名录"),
