@@ -45,8 +45,8 @@ SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropp
 PERSONAL = re.compile(r"(我|自己)(今年|去年|前年|这个月|上个月|本月|上月)?的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)"
                       r"|查(一下|查)?我(?!家|们)|我.过(几|多少|哪|什么)|\bmy\b")
 # Another city's data ("成都地铁票价表", "遵义市的公交线路") or every province's ("全国各省第七次人口普查数据"): the
-# catalogue is Guiyang's, so a query that names another city and not Guiyang is never a confident hit.  Guiyang's streets named after cities (北京路, 遵义路,
-# 上海路) are places in Guiyang.
+# catalogue is Guiyang's, so a query that names another city and not Guiyang is never a confident hit.  Guiyang's
+# streets named after cities (北京路, 遵义路, 上海路) are places in Guiyang.
 OTHER_CITY = re.compile(r"(遵义|安顺|六盘水|毕节|铜仁|都匀|凯里|兴义|黔南|黔东南|黔西南|北京|上海|天津|重庆|广州|深圳|成都"
                         r"|昆明|南宁|长沙|武汉|杭州|南京|西安|郑州|济南|沈阳|哈尔滨|长春|石家庄|太原|合肥|福州|南昌|兰州"
                         r"|西宁|银川|乌鲁木齐|拉萨|呼和浩特|海口|三亚|厦门|苏州|青岛|大连|宁波|香港|澳门)(?![路街巷])"
