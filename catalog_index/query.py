@@ -39,11 +39,13 @@ from textnorm import normalize
 
 SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropped first when relaxing
 # The user's own record ("查一下我的公积金余额", "我的驾照扣了几分", "查我昨天做的核酸结果", "我交过几年社保", "想看看
-# 自己的信用分", "my water bill"): open data holds nobody's personal records, so such a query is never a confident
-# hit (the NLU's out_of_scope says the same of them).  My family or friends are not records ("我的孩子该上哪个学校"
+# 自己的信用分", "my water bill"), or one person's result or payment ("孩子中考考了多少分", "高龄津贴这个月发了没有",
+# "公积金余额查询"): open data holds nobody's personal records, so such a query is never a confident hit (the NLU's
+# out_of_scope says the same of them).  My family or friends are not records ("我的孩子该上哪个学校"
 # is a topic), nor is my house on a public list ("怎么查我家房子是不是危房").
 PERSONAL = re.compile(r"(我|自己)(今年|去年|前年|这个月|上个月|本月|上月)?的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)"
-                      r"|查(一下|查)?我(?!家|们)|我.过(几|多少|哪|什么)|\bmy\b")
+                      r"|查(一下|查)?我(?!家|们)|我.过(几|多少|哪|什么)|\bmy\b"
+                      r"|考了(多少|几)分|(发|到账)了没|余额查询|查(询)?余额")
 # Another city's data ("成都地铁票价表", "遵义市的公交线路") or every province's ("全国各省第七次人口普查数据"): the
 # catalogue is Guiyang's, so a query that names another city and not Guiyang is never a confident hit.  Guiyang's
 # streets named after cities (北京路, 遵义路, 上海路) are places in Guiyang.
@@ -56,10 +58,11 @@ HOME = re.compile(r"贵阳|筑城|贵安")
 # weather forecasts (预报), which this does not touch.
 PREDICTION = re.compile(r"预测|开奖")
 # A question about one day's state or the state right now ("星级旅游饭店今晚还有没有空房", "今天人民币对美元汇率",
-# "实时积水深度"): only data that changes by the day can answer it (`search.DAILY`).  A day followed by the user's
+# "实时积水深度", "自习室还有空座位吗", "专家号还剩几个"): only data that changes by the day can answer it (`search.DAILY`).  A day followed by the user's
 # plan ("明天想去博物馆", "今天带孩子去…") dates the outing, not the data, and so does a day in a question for a place
 # ("明天办护照在哪办": places stay put).
-ONE_DAY = re.compile(r"(今天|今日|今晚|今早|今夜|明天|明日|明早|明晚|实时|此刻)(?!我?(想|要去|去|打算|准备|带))")
+ONE_DAY = re.compile(r"(今天|今日|今晚|今早|今夜|明天|明日|明早|明晚|实时|此刻)(?!我?(想|要去|去|打算|准备|带))"
+                     r"|还(有|剩)(没有)?(空|几|多少)")
 PLACE = re.compile(r"在哪|哪里|哪儿|去哪|什么地方|哪个地方")
 
 
@@ -91,6 +94,10 @@ NEEDS = (
     # A rate or a share ("贵阳各高校毕业生就业率", "驾校考试通过率", "升入重点初中的比例"): rates, shares, percentages,
     # not a list of the places.
     Need("rate", re.compile(r"[\u4e00-\u9fff]率|比例"), re.compile(r"率|比例|%|百分比")),
+    # Takings or sales ("青岩古镇每年门票收入多少", "加油站每天的汽油销量", "电影票房"): data that names them, not a price
+    # list (门票价格) or a list of the places.  低收入 names a group of people, not takings.
+    Need("takings", re.compile(r"(?<!低)收入|营收|营业额|销售额|销量|票房|卖了多少|卖出去?多少"),
+         re.compile(r"收入|营收|营业|销售|销量|票房|零售额")),
     # A ranking ("图书借阅排行榜", "新生儿名字排行"): rankings, or the statistics, rates and scores to rank by.
     Need("ranking", re.compile(r"排名|排行"), re.compile(r"排名|排行|名次|频次|统计|率|考核|评价|指数|热点")),
 )
@@ -107,6 +114,20 @@ NEEDS = (
 LIST_NAME_WEIGHT = 4.0
 SENTENCE_NAME_WEIGHT = 6.0
 GRAIN_MARKS = frozenset({"每", "每个", "每一个", "每家", "每所", "各", "各个", "各家", "按", "逐"})  # "每个小区的…"
+# The grain of single households, villages or incidents ("每户居民每月用电量", "乌当区每个村的人均收入", "每起交通事故
+# 明细"), one character the tokenizer leaves inside a word (每户) or alone: a statistic (a title that says so,
+# `AGGREGATE`, and does not name the unit) sums them up and cannot answer.  Time grains (每月, 每年) are not among them: statistics are kept by
+# month and year.
+UNIT_GRAIN = re.compile(r"每[个一]?[户村起]|各[户村]")
+AGGREGATE = re.compile(r"统计|情况|汇总")
+# A period named in the query ("未来30天天气预报"): data that names another one of the same unit (未来七天逐日天气预报)
+# does not cover it.
+PERIOD = re.compile(r"(\d+|[一二两三四五六七八九十]+)(天|日|周|个月|小时)")
+CHINESE_DIGITS = {d: i for i, d in enumerate("零一二三四五六七八九")} | {"两": 2}
+# A year named in the query ("2012年的公积金贷款利率", "2016 gdp"): that year's edition answers it, the undated series
+# only helps (grading rules: year editions), so a first result whose title is not that year's edition is not a
+# confident hit.
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 
 
 class Statistics(Protocol):
@@ -175,6 +196,33 @@ def asks_about_a_day(q: str) -> bool:
     return bool(ONE_DAY.search(text)) and not PLACE.search(text)
 
 
+def another_period(q: str, title: str) -> bool:
+    """The query names a period (`PERIOD`: 未来30天) and the dataset `title`d so names another of the same unit
+    (未来七天逐日天气预报)."""
+    asked, held = PERIOD.search(normalize(q)), PERIOD.search(title)
+    return bool(asked and held) and asked[2] == held[2] and _number(asked[1]) != _number(held[1])
+
+
+def _number(text: str) -> int:
+    """A number written in digits or in Chinese numerals up to 99 (七 → 7, 三十 → 30, 两 → 2)."""
+    if text.isdigit():
+        return int(text)
+    tens, ten, units = text.rpartition("十")
+    return (10 * CHINESE_DIGITS.get(tens, 1) if ten else 0) + CHINESE_DIGITS.get(units, 0)
+
+
+def not_the_year(q: str, title: str) -> bool:
+    """The query names a year (`YEAR`) and the dataset `title`d so is not that year's edition."""
+    return any(year not in title for year in YEAR.findall(normalize(q)))
+
+
+def sums_up_the_unit(q: str, title: str) -> bool:
+    """The query asks for data by single household, village or incident (`UNIT_GRAIN`) and the dataset `title`d so
+    is a statistic (`AGGREGATE`) that does not name them (行政村光纤及4G覆盖情况 is kept by village)."""
+    asked = UNIT_GRAIN.search(normalize(q))
+    return bool(asked) and bool(AGGREGATE.search(title)) and asked.group()[-1] not in title
+
+
 def needs(q: str) -> tuple[Need, ...]:
     """The kinds of data the query's question needs (`NEEDS`)."""
     text = normalize(q)
@@ -199,6 +247,12 @@ def names_what_is_missing(analyzer: Analyzer, rest: str, query_groups: list[Grou
     if not missing or not _term_list(analyzer, rest):
         return False
     return all(_is_name(w) for w in missing)
+
+
+def framing(group: Group) -> bool:
+    """A query word that names no kind of data: a single character (管, 查) or a word the catalogue lacks that is
+    not a name either (以前, 能查).  A name the catalogue lacks ("文旅局 电影票房") is what the query asks for."""
+    return len(group.word) == 1 or group.clause is None and not _is_name(group.word)
 
 
 def asked_names(analyzer: Analyzer, rest: str, query_groups: list[Group], matched: tuple[Group, ...], *,
@@ -233,9 +287,12 @@ def _sounds_in(word: str, text: str) -> bool:
     return bool(key) and any(pinyin_key(text[i:i + size]) == key for i in range(len(text) - size + 1))
 
 
+LIST_WORDS = frozenset({"的", "和", "及", "与", "以及", "或"})  # "派出所民警名单和警号" is still a list of terms
+
+
 def _term_list(analyzer: Analyzer, rest: str) -> bool:
-    """The query is a list of terms: no stop words (question words, fillers) but the city's name and 的."""
-    return not any(w in analyzer.stop and not (HOME.match(w) or w == "的") for w in analyzer.cut(rest))
+    """The query is a list of terms: no stop words (question words, fillers) but the city's name and `LIST_WORDS`."""
+    return not any(w in analyzer.stop and not (HOME.match(w) or w in LIST_WORDS) for w in analyzer.cut(rest))
 
 
 @lru_cache(maxsize=65_536)

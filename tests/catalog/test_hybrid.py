@@ -14,6 +14,7 @@ from catalog_index.analysis import get_analyzer
 from catalog_index.departments import alias_table, resolve
 from catalog_index.ingest import load_files
 from catalog_index.query import (
+    another_period,
     asked_names,
     asks_about_a_day,
     content_words,
@@ -21,6 +22,8 @@ from catalog_index.query import (
     names_what_is_missing,
     needs,
     not_held,
+    not_the_year,
+    sums_up_the_unit,
     understand,
 )
 from catalog_index.search import search
@@ -70,7 +73,8 @@ def test_a_long_query_is_matched_by_its_most_informative_words(session):
 
 
 @pytest.mark.parametrize("query", ["查一下我的公积金余额还有多少", "我的驾照这个周期扣了几分", "查我昨天做的核酸结果",
-                                   "我交过几年社保", "我想看看自己的信用分", "what is my social security balance 社保余额"])
+                                   "我交过几年社保", "我想看看自己的信用分", "what is my social security balance 社保余额",
+                                   "孩子期末考了多少分", "养老金这个月发了没有", "医保卡余额查询"])
 def test_a_personal_record_is_not_a_hit(session, query):
     assert search(session, query).low_confidence
 
@@ -84,6 +88,10 @@ def test_what_guiyang_open_data_cannot_hold_is_not_a_hit(session, query):
 @pytest.mark.parametrize("query", ["北京路附近的公共停车场", "遵义路有哪些公交站点", "贵阳和上海的友好合作项目"])
 def test_guiyang_streets_and_guiyang_itself_are_not_another_city(query):
     assert not not_held(query)
+
+
+def test_a_balance_of_everyone_is_not_a_personal_record(session):
+    assert not search(session, "住户存款余额").low_confidence  # 金融机构本外币存贷款余额统计
 
 
 def test_my_family_is_not_a_personal_record(session):
@@ -105,7 +113,8 @@ def test_not_in_the_catalogue_stays_not_found(session, query):
     assert search(session, query).low_confidence
 
 
-@pytest.mark.parametrize("query", ["医院护工收费标准", "贵阳市的医院护工收费标准", "自来水水费账单"])
+@pytest.mark.parametrize("query", ["医院护工收费标准", "贵阳市的医院护工收费标准", "自来水水费账单",
+                                   "社区民警名单和警号"])  # terms joined by 和 are still a list of terms
 def test_a_list_of_terms_naming_what_the_catalogue_lacks_is_not_a_hit(session, query):
     # 护工 and 水费账单 are in no dataset; the nearest datasets (医疗服务价格项目, 供水营业服务网点) are close
     # enough to vouch for a colloquial question, not for a name the catalogue lacks.
@@ -225,6 +234,42 @@ def test_a_question_answered_by_data_that_holds_what_it_asks_for_keeps_the_hit(s
     assert result.results[0]["title"] == title and not result.low_confidence
 
 
+@pytest.mark.parametrize(("query", "title"), [
+    ("青岩古镇门票收入", "A级旅游景区名录"),  # ticket prices, not takings
+    ("加油站每天的汽油销量", "成品油零售加油站和加气站分布"),  # the stations, not their sales
+    ("每起火灾的损失明细", "火灾情况月度统计"),  # monthly totals, not single fires
+    ("各村的人均收入", "城乡居民收支情况"),  # city-wide urban and rural figures, not by village
+    ("2012年公积金贷款利率", "住房公积金个人贷款利率执行表"),  # no 2012 edition
+    ("未来15天天气预报", "未来七天逐日天气预报"),  # seven days, not fifteen
+    ("体育馆羽毛球场还有空场地吗", "社区多功能运动场分布"),  # a list of places, not updated by the day
+])
+def test_a_first_result_that_is_not_what_was_asked_is_not_a_hit(session, query, title):
+    result = search(session, query)
+    assert result.results[0]["title"] == title and result.low_confidence
+
+
+@pytest.mark.parametrize(("query", "title"), [
+    ("规模以上服务业营业收入", "规模以上服务业分行业营业收入"), ("贵阳城镇居民人均可支配收入是多少", "城乡居民收支情况"),
+    ("各村的光纤覆盖情况", "行政村光纤及4G覆盖情况"), ("每个村的卫生室在哪", "乡镇卫生院和村卫生室名录"),
+    ("2016 gdp 贵阳", "2016年地区生产总值及构成"), ("2019年空气质量优良天数", "2019年环境空气质量优良天数年度统计"),
+    ("未来7天天气预报", "未来七天逐日天气预报"), ("哪个停车场还有空车位", "公共停车场实时泊位数据"),
+])
+def test_a_first_result_that_is_what_was_asked_keeps_the_hit(session, query, title):
+    result = search(session, query)
+    assert result.results[0]["title"] == title and not result.low_confidence
+
+
+def test_what_a_title_says_against_the_query():
+    assert sums_up_the_unit("每户居民每月用电量", "全社会用电量月度统计")
+    assert not sums_up_the_unit("各村的光纤覆盖", "行政村光纤及4G覆盖情况")  # kept by village
+    assert not sums_up_the_unit("每月用电量", "全社会用电量月度统计")  # months are a grain statistics have
+    assert not_the_year("2012年的公积金贷款利率", "住房公积金个人贷款利率执行表")
+    assert not not_the_year("2016 gdp", "2016年地区生产总值及构成") and not not_the_year("12345热线", "热线统计")
+    assert another_period("未来30天天气预报", "未来七天逐日天气预报")
+    assert not another_period("未来两周", "未来七天逐日天气预报")  # another unit: not compared
+    assert not another_period("未来七天", "未来7天") and not another_period("三十天", "30天")
+
+
 def test_a_question_names_what_it_needs():
     assert [n.name for n in needs("排队要等多久")] == ["wait"]
     assert [n.name for n in needs("工资能拿多少")] == ["money"] == [n.name for n in needs("饭店的房价数据")]
@@ -233,6 +278,7 @@ def test_a_question_names_what_it_needs():
     assert [n.name for n in needs("驾校通过率排名")] == ["rate", "ranking"]
     assert [n.name for n in needs("升入重点初中的比例")] == ["rate"] and [n.name for n in needs("献血人次")] == ["count"]
     assert [n.name for n in needs("夜市摆摊摊位费多少")] == ["money"]
+    assert [n.name for n in needs("门票收入多少")] == ["money", "takings"] and needs("低收入家庭") == ()
     assert needs("数据多久更新一次") == () and needs("花溪区有多少个公园") == ()
 
 
@@ -326,6 +372,13 @@ def test_department_with_only_framing_words_lists_the_department(session, query)
     result = search(session, query, rows=100)
     assert "department" in result.applied_filters and not result.low_confidence
     assert result.count == len(result.results) and len({r["department"] for r in result.results}) == 1
+
+
+@pytest.mark.parametrize("query", ["文旅局 电影票房", "交警支队 电影票房"])
+def test_department_with_a_name_it_does_not_hold_is_not_a_listing(session, query):
+    """电影票房 is in no dataset: the department's list is not an answer to it."""
+    result = search(session, query, rows=10)
+    assert result.low_confidence
 
 
 def test_open_wording_leaves_out_datasets_that_are_not_open(session):
