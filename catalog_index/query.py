@@ -13,9 +13,10 @@
 4. What the catalogue cannot hold, whatever matches: `not_held()` (a personal record, another city, a
    prediction) and `names_what_is_missing()` (a list of terms naming something no dataset contains); and what
    only some data can answer: `asks_about_a_day()` (today's or tomorrow's state: data updated by the day),
-   `needs()` (an amount of money, a wait, a count of people, a rate, a ranking: data that names it,
-   `unanswerable()`) and `asked_names()` (the grain asked for, or a rare name the match left out: data that
-   contains it, `lacks_a_name()`).
+   `needs()` (an amount of money, a wait, a count of people, a rate, takings, a ranking: data that names it,
+   `unanswerable()`), `asked_names()` (the grain asked for, or a rare name the match left out: data that
+   contains it, `lacks_a_name()`), and what a title rules out: `sums_up_the_unit()` (a statistic for single
+   households or incidents), `not_the_year()` (another year's edition), `longer_period()` (未来30天 against 七天).
 
 The catalogue enters only through `Statistics` (document frequencies, from the snapshot).
 """
@@ -41,8 +42,8 @@ SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropp
 # The user's own record ("查一下我的公积金余额", "我的驾照扣了几分", "查我昨天做的核酸结果", "我交过几年社保", "想看看
 # 自己的信用分", "my water bill"), or one person's result or payment ("孩子中考考了多少分", "高龄津贴这个月发了没有",
 # "公积金余额查询"): open data holds nobody's personal records, so such a query is never a confident hit (the NLU's
-# out_of_scope says the same of them).  My family or friends are not records ("我的孩子该上哪个学校"
-# is a topic), nor is my house on a public list ("怎么查我家房子是不是危房").
+# out_of_scope says the same of them).  My family or friends are not records ("我的孩子该上哪个学校" is a topic),
+# nor is my house on a public list ("怎么查我家房子是不是危房").
 PERSONAL = re.compile(r"(我|自己)(今年|去年|前年|这个月|上个月|本月|上月)?的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)"
                       r"|查(一下|查)?我(?!家|们)|我.过(几|多少|哪|什么)|\bmy\b"
                       r"|考了(多少|几)分|(发|到账)了没|余额查询|查(询)?余额")
@@ -58,9 +59,9 @@ HOME = re.compile(r"贵阳|筑城|贵安")
 # weather forecasts (预报), which this does not touch.
 PREDICTION = re.compile(r"预测|开奖")
 # A question about one day's state or the state right now ("星级旅游饭店今晚还有没有空房", "今天人民币对美元汇率",
-# "实时积水深度", "自习室还有空座位吗", "专家号还剩几个"): only data that changes by the day can answer it (`search.DAILY`).  A day followed by the user's
-# plan ("明天想去博物馆", "今天带孩子去…") dates the outing, not the data, and so does a day in a question for a place
-# ("明天办护照在哪办": places stay put).
+# "实时积水深度", "自习室还有空座位吗", "专家号还剩几个"): only data that changes by the day can answer it
+# (`search.DAILY`).  A day followed by the user's plan ("明天想去博物馆", "今天带孩子去…") dates the outing, not the
+# data, and so does a day in a question for a place ("明天办护照在哪办": places stay put).
 ONE_DAY = re.compile(r"(今天|今日|今晚|今早|今夜|明天|明日|明早|明晚|实时|此刻)(?!我?(想|要去|去|打算|准备|带))"
                      r"|还(有|剩)(没有)?(空|几|多少)")
 PLACE = re.compile(r"在哪|哪里|哪儿|去哪|什么地方|哪个地方")
@@ -116,12 +117,12 @@ SENTENCE_NAME_WEIGHT = 6.0
 GRAIN_MARKS = frozenset({"每", "每个", "每一个", "每家", "每所", "各", "各个", "各家", "按", "逐"})  # "每个小区的…"
 # The grain of single households, villages or incidents ("每户居民每月用电量", "乌当区每个村的人均收入", "每起交通事故
 # 明细"), one character the tokenizer leaves inside a word (每户) or alone: a statistic (a title that says so,
-# `AGGREGATE`, and does not name the unit) sums them up and cannot answer.  Time grains (每月, 每年) are not among them: statistics are kept by
-# month and year.
+# `AGGREGATE`, and does not name the unit) sums them up and cannot answer.  Time grains (每月, 每年) are not among
+# them: statistics are kept by month and year.
 UNIT_GRAIN = re.compile(r"每[个一]?[户村起]|各[户村]")
 AGGREGATE = re.compile(r"统计|情况|汇总")
-# A period named in the query ("未来30天天气预报"): data that names another one of the same unit (未来七天逐日天气预报)
-# does not cover it.
+# A period named in the query ("未来30天天气预报"): data that names a shorter one of the same unit (未来七天逐日天气
+# 预报) does not cover it.
 PERIOD = re.compile(r"(\d+|[一二两三四五六七八九十]+)(天|日|周|个月|小时)")
 CHINESE_DIGITS = {d: i for i, d in enumerate("零一二三四五六七八九")} | {"两": 2}
 # A year named in the query ("2012年的公积金贷款利率", "2016 gdp"): that year's edition answers it, the undated series
@@ -196,11 +197,11 @@ def asks_about_a_day(q: str) -> bool:
     return bool(ONE_DAY.search(text)) and not PLACE.search(text)
 
 
-def another_period(q: str, title: str) -> bool:
-    """The query names a period (`PERIOD`: 未来30天) and the dataset `title`d so names another of the same unit
-    (未来七天逐日天气预报)."""
+def longer_period(q: str, title: str) -> bool:
+    """The query names a period (`PERIOD`: 未来30天) and the dataset `title`d so names a shorter one of the same
+    unit (未来七天逐日天气预报; 未来三天 is within it)."""
     asked, held = PERIOD.search(normalize(q)), PERIOD.search(title)
-    return bool(asked and held) and asked[2] == held[2] and _number(asked[1]) != _number(held[1])
+    return bool(asked and held) and asked[2] == held[2] and _number(asked[1]) > _number(held[1])
 
 
 def _number(text: str) -> int:

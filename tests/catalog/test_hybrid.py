@@ -14,11 +14,11 @@ from catalog_index.analysis import get_analyzer
 from catalog_index.departments import alias_table, resolve
 from catalog_index.ingest import load_files
 from catalog_index.query import (
-    another_period,
     asked_names,
     asks_about_a_day,
     content_words,
     groups,
+    longer_period,
     names_what_is_missing,
     needs,
     not_held,
@@ -265,9 +265,10 @@ def test_what_a_title_says_against_the_query():
     assert not sums_up_the_unit("每月用电量", "全社会用电量月度统计")  # months are a grain statistics have
     assert not_the_year("2012年的公积金贷款利率", "住房公积金个人贷款利率执行表")
     assert not not_the_year("2016 gdp", "2016年地区生产总值及构成") and not not_the_year("12345热线", "热线统计")
-    assert another_period("未来30天天气预报", "未来七天逐日天气预报")
-    assert not another_period("未来两周", "未来七天逐日天气预报")  # another unit: not compared
-    assert not another_period("未来七天", "未来7天") and not another_period("三十天", "30天")
+    assert longer_period("未来30天天气预报", "未来七天逐日天气预报") and longer_period("近十二个月", "近3个月")
+    assert not longer_period("未来三天", "未来七天逐日天气预报")  # within the seven days
+    assert not longer_period("未来两周", "未来七天逐日天气预报")  # another unit: not compared
+    assert not longer_period("未来七天", "未来7天") and not longer_period("三十天", "30天")
 
 
 def test_a_question_names_what_it_needs():
