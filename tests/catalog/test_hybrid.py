@@ -368,7 +368,7 @@ def test_department_listing_is_the_departments_datasets_most_central_first(sessi
     assert citywide == sorted(citywide, key=columns.OPENNESS.get)  # what a citizen can have first
 
 
-@pytest.mark.parametrize("query", ["扶贫办以前的数据还能查吗", "工商局能查到什么数据"])
+@pytest.mark.parametrize("query", ["扶贫办以前的数据还能查吗", "工商局能查到什么数据", "金融办旗下有哪些数据"])
 def test_department_with_only_framing_words_lists_the_department(session, query):
     result = search(session, query, rows=100)
     assert "department" in result.applied_filters and not result.low_confidence
