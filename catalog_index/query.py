@@ -347,8 +347,11 @@ def groups(analyzer: Analyzer, query_words: list[str], stats: Statistics) -> lis
                     options.append(parts)
                     highlight += parts
                     best_df = best_df or min(df(p) for p in parts)
-        # A Latin word's document frequency may come from the pinyin field alone: it is matched there too.
-        sounds, sounds_df = _sounds(word, df) if not options or _is_pinyin(word) else ((), 0)
+        # A Latin word's document frequency may come from the pinyin field alone: it is matched there too.  A
+        # Chinese word the catalogue lacks that sounds like one it has is as likely a typo as its pieces or
+        # synonyms are meant (公基金: 基金, or gongjijin: 公积金): its sound is matched too.
+        sounds, sounds_df = (_sounds(word, df) if not options or _is_pinyin(word)
+                             else _homophone(word, df) if not df(word) else ((), 0))
         weight = idf(best_df or sounds_df, stats.documents) * (SINGLE_CHAR_WEIGHT if len(word) == 1 else 1.0)
         clause = Clause(tuple(options), sounds) if options or sounds else None
         out.append(Group(word, clause, weight, tuple(highlight), tuple(options), literal))
@@ -377,6 +380,13 @@ def _sounds(word: str, df) -> tuple[tuple[str, ...], int]:  # noqa: ANN001
     windows = (word[i:i + 2] for i in range(len(word) - 1))
     known = tuple(k for k in (pinyin_key(w) for w in windows if not df(w)) if df(k))
     return (known, min(df(k) for k in known)) if known else ((), 0)
+
+
+def _homophone(word: str, df) -> tuple[tuple[str, ...], int]:  # noqa: ANN001
+    """The pinyin key of a Chinese word when a catalogue word reads like it (公基金 → gongjijin), and its document
+    frequency."""
+    key = pinyin_key(word) if is_cjk(word) and len(word) > 1 else ""
+    return ((key,), df(key)) if key and df(key) else ((), 0)
 
 
 def _merge_typos(query_words: list[str], df) -> list[str]:  # noqa: ANN001

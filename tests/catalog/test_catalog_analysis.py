@@ -24,6 +24,8 @@ def test_normalize_traditional_full_width_and_case():
     assert normalize("ＰＭ２．５  ＡＰＩ") == "pm2.5 api" == normalize("PM2。5 API")
     assert normalize("第2条。3月起施行") == "第2条。3月起施行"  # a full stop between sentences stays
     assert normalize("  公交\t数据 ") == "公交 数据"
+    assert normalize("停 车 场 收 费") == "停车场收费" and normalize("充电 桩 分布") == "充电桩分布"  # a word spaced out
+    assert normalize("计划停电 通知") == "计划停电 通知" and normalize("2018年 机动车") == "2018年 机动车"
     assert normalize(None) == ""
 
 
