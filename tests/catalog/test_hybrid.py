@@ -375,6 +375,13 @@ def test_department_with_only_framing_words_lists_the_department(session, query)
     assert result.count == len(result.results) and len({r["department"] for r in result.results}) == 1
 
 
+def test_a_department_name_is_a_topic_word_when_its_datasets_do_not_match(session):
+    # 贵阳地铁 names the rail transit group; none of its datasets holds 每天…人坐, so the search goes on without
+    # the department, keeping 地铁 as a word (without it, 每天 alone ranked 生活垃圾清运量统计 first).
+    result = search(session, "贵阳地铁每天有多少人坐？")
+    assert not result.applied_filters and "地铁" in result.results[0]["title"]
+
+
 @pytest.mark.parametrize("query", ["文旅局 电影票房", "交警支队 电影票房"])
 def test_department_with_a_name_it_does_not_hold_is_not_a_listing(session, query):
     """电影票房 is in no dataset: the department's list is not an answer to it."""
