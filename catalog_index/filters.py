@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from catalog_index.departments import DepartmentRef, resolve
-from catalog_index.models import CATEGORIES, DISTRICTS, FORMATS, OPEN_TYPES, SHARE_TYPES
+from catalog_index.models import CATEGORIES, DISTRICTS, FORMATS, OPEN_TYPES, SHARE_TYPES, UPDATE_FREQUENCIES
 from textnorm import normalize
 
 # A reader finds its filter in the (normalised) query text: (the text without it, the canonical value or None).
@@ -167,6 +167,18 @@ DISTRICT_ALIASES.update({"市本级": "市本级", "市级": "市本级"})
 FORMAT_ALIASES = {"excel": "XLSX", "xlsx": "XLSX", "xls": "XLSX", "csv": "CSV", "json": "JSON", "xml": "XML"}
 API_WORDS = ("api接口", "api", "接口", "数据接口")
 CITYWIDE = "市本级"  # the district value of a city-wide dataset (others are district editions)
+# How a query names an update frequency: always with 更新 ("每周更新的招聘信息"), as 每天 alone is a grain or a day
+# ("每天卖出多少升油", "每天的空气质量").
+_EVERY = {"实时": ("实时",), "每日": ("每天", "每日", "按天", "按日", "逐日", "天天", "日"), "每周": ("每周", "按周", "周"),
+          "每月": ("每月", "每个月", "按月", "月度", "月"), "每季度": ("每季度", "每个季度", "按季度", "按季", "季度"),
+          "每年": ("每年", "按年", "年度", "年"), "不定期": ("不定期",)}
+FREQUENCY_WORDS = {f"{word}更新": value for value, words in _EVERY.items() for word in words}
+read_frequency = phrases(FREQUENCY_WORDS)  # (the text without it, the frequency or None)
+
+
+def frequencies_meeting(value: str) -> tuple[str, ...]:
+    """The update frequencies that meet `value`: data updated in real time is updated every day too."""
+    return (value, "实时") if value == "每日" else (value,)
 
 
 def _district_keeps(value: str) -> tuple[str, ...]:
@@ -189,6 +201,8 @@ FILTERS: tuple[Filter, ...] = (  # in facet order
     Filter("has_api", "has_api", _boolean("has_api"), (True, False), stored=bool, read=every(API_WORDS, True),
            read_order=2, entity="data_format", entity_values={"API": True},
            shown=lambda value: "有API" if value else "无API"),
+    Filter("update_frequency", "update_frequency", _one_of("update_frequency", UPDATE_FREQUENCIES), UPDATE_FREQUENCIES,
+           shown=lambda value: f"{value}更新"),
 )
 BY_NAME = {f.name: f for f in FILTERS}
 NAMES = tuple(BY_NAME)

@@ -65,7 +65,7 @@ def test_empty_query_lists_everything_with_filters(call):
     ({"page": "0"}, "page"), ({"page": "x"}, "page"), ({"rows": "-1"}, "rows"), ({"has_api": "maybe"}, "has_api"),
     ({"department": "火星局"}, "department"), ({"format": "PDF"}, "format"), ({"sort": "random"}, "sort"),
     ({"district": "上海"}, "district"), ({"open_type": "x"}, "open_type"), ({"share_type": "x"}, "share_type"),
-    ({"category": "x"}, "category"), ({"color": "red"}, "color"),
+    ({"category": "x"}, "category"), ({"color": "red"}, "color"), ({"update_frequency": "每小时"}, "update_frequency"),
 ])
 def test_bad_parameters_are_400_naming_the_parameter(call, params, parameter):
     status, body = call("/api/datasets", **params)

@@ -18,6 +18,10 @@ def ids(result) -> list[str]:
     return [r["id"] for r in result.results]
 
 
+def titles_of(result) -> list[str]:
+    return [r["title"] for r in result.results]
+
+
 @pytest.mark.parametrize("title", [TITLES[i] for i in range(0, len(TITLES), 97)])
 def test_exact_title_ranks_first(session, title):
     result = search(session, title)
@@ -106,6 +110,15 @@ def test_text_filter_that_finds_nothing_is_dropped(session):
     result = search(session, "有API的高考分数线")
     assert result.applied_filters == {}
     assert result.results[0]["title"] == "普通高考报名及上线统计"
+
+
+def test_a_frequency_in_the_text_is_a_preference_a_parameter_a_filter(session):
+    plain = titles_of(search(session, "招聘数据"))
+    weekly = search(session, "每周更新的招聘数据")
+    assert plain[0] == "企业招聘岗位信息" and titles_of(weekly)[0] == "国有企业招聘公告"  # updated every week
+    assert weekly.applied_filters == {} and "企业招聘岗位信息" in titles_of(weekly)  # daily data stays listed
+    strict = search(session, "招聘", update_frequency="每周", rows=50)
+    assert strict.count and strict.facets["update_frequency"] == [{"name": "每周", "count": strict.count}]
 
 
 def test_explicit_filters_and_facets(session):
