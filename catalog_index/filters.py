@@ -11,7 +11,8 @@ Adding a filter = one `Filter(...)` below (plus its tests and user texts).  Its 
 
 Filters written in the query text are taken out of it in `read_order` (lowest first): a department's name can
 hold a district's (花溪区…局), so departments are read before districts; each reader replaces what it found
-by a space.
+by a space.  An update frequency written in the text (`FREQUENCY_WORDS`: "每周更新的…") is taken out too, but as a
+preference for the ranking (`search.FREQUENCY_DEPTH`), not a filter; as a parameter it is a filter.
 
 A filter value may keep more than datasets holding that value (`Filter.keeps`): a district keeps its own
 editions and the city-wide datasets (市本级: a city-wide list covers every district, and "开阳县天气预报" where
