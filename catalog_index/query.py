@@ -46,7 +46,8 @@ SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropp
 # nor is my house on a public list ("怎么查我家房子是不是危房").
 PERSONAL = re.compile(r"(我|自己)(今年|去年|前年|这个月|上个月|本月|上月)?的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)"
                       r"|查(一下|查)?我(?!家|们)|我.过(几|多少|哪|什么)|\bmy\b"
-                      r"|考了(多少|几)分|(发|到账)了没|余额查询|查(询)?余额")
+                      r"|考了(多少|几)分|(发|到账)了没|余额查询|查(询)?余额"
+                      r"|(孩子|儿子|女儿|娃|我)(今年|这次|期末)?的?(中考|高考|期末|考试)?成绩")
 # Another city's data ("成都地铁票价表", "遵义市的公交线路") or every province's ("全国各省第七次人口普查数据"): the
 # catalogue is Guiyang's, so a query that names another city and not Guiyang is never a confident hit.  Guiyang's
 # streets named after cities (北京路, 遵义路, 上海路) are places in Guiyang.
@@ -59,11 +60,11 @@ HOME = re.compile(r"贵阳|筑城|贵安")
 # weather forecasts (预报), which this does not touch.
 PREDICTION = re.compile(r"预测|开奖")
 # A question about one day's state or the state right now ("星级旅游饭店今晚还有没有空房", "今天人民币对美元汇率",
-# "实时积水深度", "自习室还有空座位吗", "专家号还剩几个"): only data that changes by the day can answer it
+# "实时积水深度", "自习室还有空座位吗", "专家号还剩几个", "养老院空床位"): only data that changes by the day can answer it
 # (`search.DAILY`).  A day followed by the user's plan ("明天想去博物馆", "今天带孩子去…") dates the outing, not the
 # data, and so does a day in a question for a place ("明天办护照在哪办": places stay put).
 ONE_DAY = re.compile(r"(今天|今日|今晚|今早|今夜|明天|明日|明早|明晚|实时|此刻)(?!我?(想|要去|去|打算|准备|带))"
-                     r"|还(有|剩)(没有)?(空|几|多少)")
+                     r"|还(有|剩)(没有)?(空|几|多少)|余号|余票|号源|空位|空床|空座")
 PLACE = re.compile(r"在哪|哪里|哪儿|去哪|什么地方|哪个地方")
 
 

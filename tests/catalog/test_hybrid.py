@@ -74,7 +74,7 @@ def test_a_long_query_is_matched_by_its_most_informative_words(session):
 
 @pytest.mark.parametrize("query", ["查一下我的公积金余额还有多少", "我的驾照这个周期扣了几分", "查我昨天做的核酸结果",
                                    "我交过几年社保", "我想看看自己的信用分", "what is my social security balance 社保余额",
-                                   "孩子期末考了多少分", "养老金这个月发了没有", "医保卡余额查询"])
+                                   "孩子期末考了多少分", "养老金这个月发了没有", "医保卡余额查询", "孩子这次期末的成绩"])
 def test_a_personal_record_is_not_a_hit(session, query):
     assert search(session, query).low_confidence
 
@@ -97,6 +97,7 @@ def test_a_balance_of_everyone_is_not_a_personal_record(session):
 def test_my_family_is_not_a_personal_record(session):
     assert not search(session, "我的孩子明年上小学，划片范围在哪看").low_confidence
     assert not not_held("给自己的孩子找个幼儿园")
+    assert not not_held("中考成绩什么时候出")  # when results come out, not one child's
     assert not search(session, "怎么查我家房子是不是危房").low_confidence  # a public list
 
 
@@ -242,6 +243,7 @@ def test_a_question_answered_by_data_that_holds_what_it_asks_for_keeps_the_hit(s
     ("2012年公积金贷款利率", "住房公积金个人贷款利率执行表"),  # no 2012 edition
     ("未来15天天气预报", "未来七天逐日天气预报"),  # seven days, not fifteen
     ("体育馆羽毛球场还有空场地吗", "社区多功能运动场分布"),  # a list of places, not updated by the day
+    ("养老院空床位", "养老机构名录"),  # beds each home has, not the free ones today
 ])
 def test_a_first_result_that_is_not_what_was_asked_is_not_a_hit(session, query, title):
     result = search(session, query)
