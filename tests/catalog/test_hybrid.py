@@ -108,6 +108,11 @@ def test_hybrid_adds_semantic_candidates_to_the_lexical_ones(session):
     assert any("培训" in t for t in titles(hybrid)[:3])
 
 
+def test_a_trade_certificate_is_vocational_training(session):
+    # 厨师 is in no dataset; the synonyms say a trade is learnt at vocational training (职业培训, 技能培训).
+    assert titles(search(session, "想学个厨师证去哪培训"))[0] == "职业技能培训机构名录"
+
+
 @pytest.mark.parametrize("query", ["量子计算机租赁价格", "火星移民报名名单", "明星演唱会门票",
                                    "城市雕塑名录"])  # 城市 is a catalogue word: its sound vouches for nothing
 def test_not_in_the_catalogue_stays_not_found(session, query):
