@@ -387,8 +387,7 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     analyzer = get_analyzer()
     snap = snapshot(session)
     backend = for_session(session)
-    rest, from_text = snap.memo(("understand", q), lambda: understand(q, snap.departments))
-    rest, frequency = filter_specs.read_frequency(rest, {})
+    rest, from_text, frequency = _understood(snap, q)
     from_text = {k: v for k, v in from_text.items() if k not in explicit}
     if "department" in from_text or "department" in explicit:  # "住建局有哪些数据": no words left to match
         rest = LISTING_WORDS.sub(" ", rest)
@@ -402,8 +401,7 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
         matched = run.passing(None, matches.filters)
     if not len(matched) and from_text:  # nothing has all the filters read from the text: search without them
         if "department" in from_text:  # its name is then a topic word ("贵阳地铁每天有多少人坐": 地铁)
-            rest = filter_specs.read_frequency(snap.memo(("understand", q, "no department"),
-                                                        lambda: understand(q, {}))[0], {})[0]
+            rest = _understood(snap, q, departments=False)[0]
         matches, query_groups = _run(run, analyzer, rest, explicit, False)
         matched = run.passing(matches.match, matches.filters) if matches else np.zeros(0, dtype=np.int64)
         applied = {}
@@ -460,6 +458,16 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
                                                       matches.groups if matches else (), confident=not lexical_low),
                        found[:1]))
     return SearchResult(count, page, rows, low, results, snap.facets(found), applied)
+
+
+def _understood(snap: Snapshot, q: str, *, departments: bool = True) -> tuple[str, dict[str, Any], str | None]:
+    """(the query text without the filters and the update frequency written in it, those filters, that frequency),
+    once per text and catalogue version; without `departments`, a department's name stays in the text."""
+    def read() -> tuple[str, dict[str, Any], str | None]:
+        rest, found = understand(q, snap.departments if departments else {})
+        rest, frequency = filter_specs.read_frequency(rest, {})
+        return rest, found, frequency
+    return snap.memo(("understand", q, departments), read)
 
 
 def _not_its_title(q: str, title: str) -> bool:
