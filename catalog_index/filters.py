@@ -68,6 +68,9 @@ class Filter:
     department_codes: bool = False  # values are department codes: facets show the department's name
     # value → the stored values the filter keeps, the value's own first (those datasets rank first; see above)
     keeps: Callable[[Any], tuple] = lambda value: (value,)
+    # a property the data must have (a format, an API, an opening type): data without it only helps (grading rules),
+    # so a search that had to drop it is not a confident hit; a district or a department is a scope
+    constraint: bool = False
 
 
 # ---------------------------------------------------------------- canonicalisers
@@ -194,16 +197,16 @@ FILTERS: tuple[Filter, ...] = (  # in facet order
            DISTRICTS, read=phrases(DISTRICT_ALIASES), read_order=5, entity="district", keeps=_district_keeps),
     Filter("category", "category", _one_of("category", CATEGORIES), CATEGORIES),
     Filter("format", "formats", _one_of("format", FORMATS, _format_name),
-           FORMATS, many=True, read=latin_words(FORMAT_ALIASES), read_order=3, entity="data_format"),
+           FORMATS, many=True, read=latin_words(FORMAT_ALIASES), read_order=3, entity="data_format", constraint=True),
     Filter("open_type", "open_type", _one_of("open_type", OPEN_TYPES), OPEN_TYPES,
-           read=phrases({t: t for t in OPEN_TYPES}), read_order=0, entity="open_type"),
+           read=phrases({t: t for t in OPEN_TYPES}), read_order=0, entity="open_type", constraint=True),
     Filter("share_type", "share_type", _one_of("share_type", SHARE_TYPES), SHARE_TYPES,
-           read=phrases({t: t for t in SHARE_TYPES}), read_order=1),
+           read=phrases({t: t for t in SHARE_TYPES}), read_order=1, constraint=True),
     Filter("has_api", "has_api", _boolean("has_api"), (True, False), stored=bool, read=every(API_WORDS, True),
            read_order=2, entity="data_format", entity_values={"API": True},
-           shown=lambda value: "有API" if value else "无API"),
+           shown=lambda value: "有API" if value else "无API", constraint=True),
     Filter("update_frequency", "update_frequency", _one_of("update_frequency", UPDATE_FREQUENCIES), UPDATE_FREQUENCIES,
-           shown=lambda value: f"{value}更新"),
+           shown=lambda value: f"{value}更新", constraint=True),
 )
 BY_NAME = {f.name: f for f in FILTERS}
 NAMES = tuple(BY_NAME)

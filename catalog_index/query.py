@@ -55,10 +55,11 @@ OTHER_CITY = re.compile(r"(遵义|安顺|六盘水|毕节|铜仁|都匀|凯里|�
                         r"|昆明|南宁|长沙|武汉|杭州|南京|西安|郑州|济南|沈阳|哈尔滨|长春|石家庄|太原|合肥|福州|南昌|兰州"
                         r"|西宁|银川|乌鲁木齐|拉萨|呼和浩特|海口|三亚|厦门|苏州|青岛|大连|宁波|香港|澳门)(?![路街巷])"
                         r"|各省|各个省|全国各地")
-HOME = re.compile(r"贵阳|筑城|贵安")
-# A prediction ("下个月的价格预测", "下期开奖号码"): open data records what happened; forecasts it does publish are
-# weather forecasts (预报), which this does not touch.
-PREDICTION = re.compile(r"预测|开奖")
+HOME = re.compile(r"贵阳|筑城|贵安|全市|本市|市里|我市")  # the city, by name or as "the whole city"
+# A prediction ("下个月的价格预测", "下期开奖号码", "明年贵阳房价会跌吗", "明年的低保标准会调整到多少"): open data records
+# what happened; forecasts it does publish are weather forecasts (预报), which this does not touch.  明年 without 会
+# or 将 dates the user's plan ("娃明年读小学，对口哪个学校").
+PREDICTION = re.compile(r"预测|开奖|(明年|后年|将来|以后)[^，。？！?!,]{0,10}(会|将)")
 # A question about one day's state or the state right now ("星级旅游饭店今晚还有没有空房", "今天人民币对美元汇率",
 # "实时积水深度", "自习室还有空座位吗", "专家号还剩几个", "养老院空床位"): only data that changes by the day can answer it
 # (`search.DAILY`).  A day followed by the user's plan ("明天想去博物馆", "今天带孩子去…") dates the outing, not the

@@ -394,7 +394,7 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     run = _Search(backend, snap)
     matches, query_groups = _run(run, analyzer, rest, {**explicit, **from_text}, bool(from_text))
     matched = run.passing(matches.match, matches.filters) if matches else np.zeros(0, dtype=np.int64)
-    applied = from_text
+    applied, unmet = from_text, False
     if not len(matched) and "department" in from_text and all(framing(g) for g in query_groups):
         # "扶贫办以前的数据还能查吗": the words left beside the department are only its framing: list the department
         matches, query_groups = Matches(None, {**explicit, **from_text}), []
@@ -404,7 +404,7 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
             rest = _understood(snap, q, departments=False)[0]
         matches, query_groups = _run(run, analyzer, rest, explicit, False)
         matched = run.passing(matches.match, matches.filters) if matches else np.zeros(0, dtype=np.int64)
-        applied = {}
+        applied, unmet = {}, any(filter_specs.BY_NAME[name].constraint for name in from_text)  # "XML格式的养老院名单"
     phrase = "".join(words(analyzer, rest))
     full = normalize(q).replace(" ", "")
     terms = [t for g in query_groups for t in g.highlight]
@@ -451,7 +451,7 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     page_rows = list(zip(found[start:start + rows].tolist(), found_scores[start:start + rows].tolist(), strict=True))
     results = _results(backend, snap, page_rows, terms)
     low = bool(q.strip()) and bool(query_groups) and (
-        lexical_low and not vouched or not_held(q) or names_what_is_missing(analyzer, rest, query_groups)
+        lexical_low and not vouched or unmet or not_held(q) or names_what_is_missing(analyzer, rest, query_groups)
         or asks_about_a_day(q) and not _daily(backend, found[:1])
         or len(found) > 0 and _not_its_title(q, snap.titles[found[0]])
         or _unanswered(backend, needs(q), asked_names(analyzer, rest, query_groups,

@@ -110,6 +110,10 @@ def test_text_filter_that_finds_nothing_is_dropped(session):
     result = search(session, "有API的高考分数线")
     assert result.applied_filters == {}
     assert result.results[0]["title"] == "普通高考报名及上线统计"
+    assert result.low_confidence  # the data asked for has an API; this one only helps (grading rules)
+    xml = search(session, "XML格式的养老院名单")
+    assert xml.results[0]["title"] == "养老机构名录" and xml.low_confidence
+    assert not search(session, "花溪区的高考分数线").low_confidence  # a district is a scope: city-wide data answers
 
 
 def test_a_frequency_in_the_text_is_a_preference_a_parameter_a_filter(session):
