@@ -15,7 +15,8 @@ benchmarks/search_queries_dev7.yml (written blind the same way, 90 of its 200 ne
 for the rules chosen on the others, read after that), benchmarks/search_queries_dev8.yml (the same, 80 of 200: the
 next held-out check, read after it had served), benchmarks/search_queries_dev9.yml (the same, 100 of 220, tuned on),
 benchmarks/search_queries_dev10.yml (the same, 90 of 200: the held-out check for the rules chosen on dev8 and dev9,
-only its totals looked at) and the blind set
+only its totals looked at), benchmarks/search_queries_dev11.yml and search_queries_dev12.yml (written blind with a
+plain brief, 50 of 200 not held: dev11 a held-out check then read, dev12 held out for everything) and the blind set
 tests/data/blind/search_queries_blind.yml (never tuned on, never read by the people tuning: only its numbers are
 looked at).
 
@@ -54,7 +55,7 @@ from database import migrate, session_scope
 
 QUERIES = [*(Path(__file__).resolve().parent / f"search_queries{suffix}.yml"
              for suffix in ("", "_dev2", "_dev3", "_dev4", "_dev5", "_dev5_heldout", "_dev6", "_dev6_heldout",
-                          "_dev7", "_dev8", "_dev9", "_dev10")),
+                          "_dev7", "_dev8", "_dev9", "_dev10", "_dev11", "_dev12")),
            settings.ROOT / "tests" / "data" / "blind" / "search_queries_blind.yml"]
 SAMPLE = [settings.ROOT / "data" / "catalog" / "departments.jsonl",
           settings.ROOT / "data" / "catalog" / "guiyang_catalog.jsonl"]
