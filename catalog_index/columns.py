@@ -161,12 +161,9 @@ class Snapshot:
                 others |= ~np.isin(self.codes[name][rows], self._indices(name, (value,)))
         return np.argsort(others, kind="stable")
 
-    def meeting_first(self, rows: np.ndarray, name: str, values: tuple, depth: int) -> np.ndarray:
-        """Indices into `rows` that move, stably and within the first `depth`, the datasets whose one-value filter
-        `name` holds one of `values` before the others (a preference, not a filter)."""
-        head = len(rows[:depth])
-        missing = ~np.isin(self.codes[name][rows[:depth]], self._indices(name, values))
-        return np.concatenate([np.argsort(missing, kind="stable"), np.arange(head, len(rows))])
+    def holding(self, rows: np.ndarray, name: str, values: tuple) -> np.ndarray:
+        """Boolean array over `rows`: the datasets whose one-value filter `name` holds one of `values`."""
+        return np.isin(self.codes[name][rows], self._indices(name, values))
 
     def facets(self, rows: np.ndarray) -> dict[str, list[dict]]:
         """Per filter, its values' counts over `rows` (rowids), most frequent first, zero counts left out;

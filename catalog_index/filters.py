@@ -168,7 +168,10 @@ def _department_in_text(text: str, departments: Mapping[str, DepartmentRef]) -> 
 DISTRICT_ALIASES = {d: d for d in DISTRICTS if d != "市本级"}
 DISTRICT_ALIASES.update({d[:-1]: d for d in DISTRICTS if d not in ("市本级", "白云区")})  # 白云 alone is ambiguous
 DISTRICT_ALIASES.update({"市本级": "市本级", "市级": "市本级"})
-FORMAT_ALIASES = {"excel": "XLSX", "xlsx": "XLSX", "xls": "XLSX", "csv": "CSV", "json": "JSON", "xml": "XML"}
+# Formats, and document formats the catalogue never offers (a query asking for them finds no dataset that meets it:
+# "统计年鉴PDF版" is not a confident hit on the XLSX edition).
+FORMAT_ALIASES = {"excel": "XLSX", "xlsx": "XLSX", "xls": "XLSX", "csv": "CSV", "json": "JSON", "xml": "XML",
+                  "pdf": "PDF", "doc": "DOC", "docx": "DOC", "word": "DOC"}
 API_WORDS = ("api接口", "api", "接口", "数据接口")
 CITYWIDE = "市本级"  # the district value of a city-wide dataset (others are district editions)
 # How a query names an update frequency: always with 更新 ("每周更新的招聘信息"), as 每天 alone is a grain or a day

@@ -41,13 +41,14 @@ from textnorm import normalize
 SINGLE_CHAR_WEIGHT = 0.3  # a lone character says little (去, 车): it is dropped first when relaxing
 # The user's own record ("查一下我的公积金余额", "我的驾照扣了几分", "查我昨天做的核酸结果", "我交过几年社保", "想看看
 # 自己的信用分", "my water bill"), or one person's result or payment ("孩子中考考了多少分", "高龄津贴这个月发了没有",
-# "公积金余额查询"): open data holds nobody's personal records, so such a query is never a confident hit (the NLU's
+# "公积金余额查询", "我家这个月电费欠了多少"): open data holds nobody's personal records, so such a query is never a confident hit (the NLU's
 # out_of_scope says the same of them).  My family or friends are not records ("我的孩子该上哪个学校" is a topic),
 # nor is my house on a public list ("怎么查我家房子是不是危房").
 PERSONAL = re.compile(r"(我|自己)(今年|去年|前年|这个月|上个月|本月|上月)?的(?!孩子|小孩|娃|家人|父母|爸|妈|老人|朋友)"
                       r"|查(一下|查)?我(?!家|们)|我.过(几|多少|哪|什么)|\bmy\b"
                       r"|考了(多少|几)分|(发|到账)了没|余额查询|查(询)?余额"
-                      r"|(孩子|儿子|女儿|娃|我)(今年|这次|期末)?的?(中考|高考|期末|考试)?成绩")
+                      r"|(孩子|儿子|女儿|娃|我)(今年|这次|期末)?的?(中考|高考|期末|考试)?成绩"
+                      r"|我家.{0,6}(电费|水费|燃气费|气费|话费|物业费|账单|欠费)")
 # Another city's data ("成都地铁票价表", "遵义市的公交线路") or every province's ("全国各省第七次人口普查数据"): the
 # catalogue is Guiyang's, so a query that names another city and not Guiyang is never a confident hit.  Guiyang's
 # streets named after cities (北京路, 遵义路, 上海路) are places in Guiyang.
@@ -91,8 +92,9 @@ NEEDS = (
     # How long one waits or queues ("去医院看病平均要排多久的队", "政务大厅排队要排多久"): queues, calls, arrivals.
     Need("wait", re.compile(rf"[排等]{SPAN}(多久|多长时间|几分钟|几个小时)|排队"),
          re.compile(r"等候|排队|叫号|到站|候车|间隔")),
-    # How many people, visits or cases ("每年被狗咬伤的有多少人", "献血人次"): counts and statistics, not a list of places.
-    Need("count", re.compile(r"(多少|几)(个|名|位)?(人|例|起)|人数|人次"),
+    # How many people, animals, visits or cases ("每年被狗咬伤的有多少人", "流浪狗有多少只", "献血人次"): counts and
+    # statistics, not a list of places.
+    Need("count", re.compile(r"(多少|几)(个|名|位)?(人|例|起)|(多少|几)(只|头)|人数|人次"),
          re.compile(r"人数|人次|人口|例数|数量|统计|总数|起数|率|量")),
     # A rate or a share ("贵阳各高校毕业生就业率", "驾校考试通过率", "升入重点初中的比例"): rates, shares, percentages,
     # not a list of the places.

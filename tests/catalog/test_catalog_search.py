@@ -114,6 +114,9 @@ def test_text_filter_that_finds_nothing_is_dropped(session):
     xml = search(session, "XML格式的养老院名单")
     assert xml.results[0]["title"] == "养老机构名录" and xml.low_confidence
     assert not search(session, "花溪区的高考分数线").low_confidence  # a district is a scope: city-wide data answers
+    pdf = search(session, "统计年鉴PDF版下载")  # a format the catalogue never offers
+    assert pdf.results[0]["title"] == "统计年鉴" and pdf.low_confidence
+    assert not search(session, "统计年鉴 excel").low_confidence
 
 
 def test_a_frequency_in_the_text_is_a_preference_a_parameter_a_filter(session):

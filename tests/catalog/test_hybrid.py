@@ -74,7 +74,8 @@ def test_a_long_query_is_matched_by_its_most_informative_words(session):
 
 @pytest.mark.parametrize("query", ["查一下我的公积金余额还有多少", "我的驾照这个周期扣了几分", "查我昨天做的核酸结果",
                                    "我交过几年社保", "我想看看自己的信用分", "what is my social security balance 社保余额",
-                                   "孩子期末考了多少分", "养老金这个月发了没有", "医保卡余额查询", "孩子这次期末的成绩"])
+                                   "孩子期末考了多少分", "养老金这个月发了没有", "医保卡余额查询", "孩子这次期末的成绩",
+                                   "我家上个月水费多少"])
 def test_a_personal_record_is_not_a_hit(session, query):
     assert search(session, query).low_confidence
 
@@ -252,6 +253,8 @@ def test_a_question_answered_by_data_that_holds_what_it_asks_for_keeps_the_hit(s
     ("未来15天天气预报", "未来七天逐日天气预报"),  # seven days, not fifteen
     ("体育馆羽毛球场还有空场地吗", "社区多功能运动场分布"),  # a list of places, not updated by the day
     ("养老院空床位", "养老机构名录"),  # beds each home has, not the free ones today
+    ("全市养了多少只狗", "养犬登记服务点"),  # where to register a dog, not how many there are
+    ("实时更新的工业用电量", "全社会用电量月度统计"),  # monthly: nothing near is updated in real time
 ])
 def test_a_first_result_that_is_not_what_was_asked_is_not_a_hit(session, query, title):
     result = search(session, query)
