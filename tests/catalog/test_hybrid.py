@@ -409,6 +409,7 @@ def test_open_wording_leaves_out_datasets_that_are_not_open(session):
     assert closed, "the sample has closed datasets of the traffic police"
     assert opened.count == everything.count - len(closed)
     assert all(r["open_type"] != "不予开放" for r in opened.results)
+    assert search(session, "交警公布了哪些数据", rows=100).count == opened.count  # 公布 says the same
 
 
 def test_open_wording_with_a_topic_ranks_the_open_matches(session):
