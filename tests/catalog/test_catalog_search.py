@@ -167,7 +167,7 @@ def test_paging_and_sorting(session):
     ("幼儿圆名录", "幼儿园名录"), ("醫療機構名錄", "医疗机构名录"), ("PM2.5", "环境空气质量实时监测数据"),
     ("PM2。5实时数据", "环境空气质量实时监测数据"), ("gongjiao zhandian", "公交站点位置及途经线路"), ("jia you zhan", "成品油零售加油站和加气站分布"),
     ("医 保 定 点 药 店", "医保定点零售药店名录"), ("公基金贷款利率", "住房公积金个人贷款利率执行表"),
-    ("公基金缴存比例", "住房公积金缴存基数及比例标准"),
+    ("公基金缴存比例", "住房公积金缴存基数及比例标准"), ("车祸多发路段", "道路交通事故多发点段"),
 ])
 def test_everyday_words_typos_and_traditional_characters(session, query, expected):
     result = search(session, query)
