@@ -444,7 +444,7 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     own = snap.own_first(found, used)  # a district's editions before the city-wide datasets
     found, found_scores = found[own], found_scores[own]
     if frequency and "update_frequency" not in used:  # "每周更新的招聘信息": weekly data first among the nearest
-        head = found[:FREQUENCY_DEPTH]
+        head = found if listing else found[:FREQUENCY_DEPTH]  # a department's whole list ("外事办每天更新的数据")
         meeting = snap.holding(head, "update_frequency", filter_specs.frequencies_meeting(frequency))
         meeting &= np.isin(head, matched) if len(matched) else True  # and holding the query's words
         first = np.concatenate([np.argsort(~meeting, kind="stable"), np.arange(len(head), len(found))])
@@ -453,13 +453,13 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     start = (page - 1) * rows
     page_rows = list(zip(found[start:start + rows].tolist(), found_scores[start:start + rows].tolist(), strict=True))
     results = _results(backend, snap, page_rows, terms)
-    low = bool(q.strip()) and bool(query_groups) and (
-        lexical_low and not vouched or unmet or not_held(q) or names_what_is_missing(analyzer, rest, query_groups)
+    low = bool(q.strip()) and (unmet or bool(query_groups) and (
+        lexical_low and not vouched or not_held(q) or names_what_is_missing(analyzer, rest, query_groups)
         or asks_about_a_day(q) and not _daily(backend, found[:1])
         or len(found) > 0 and _not_its_title(q, snap.titles[found[0]])
         or _unanswered(backend, needs(q), asked_names(analyzer, rest, query_groups,
                                                       matches.groups if matches else (), confident=not lexical_low),
-                       found[:1]))
+                       found[:1])))
     return SearchResult(count, page, rows, low, results, snap.facets(found), applied)
 
 

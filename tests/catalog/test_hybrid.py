@@ -412,6 +412,13 @@ def test_open_wording_leaves_out_datasets_that_are_not_open(session):
     assert search(session, "交警公布了哪些数据", rows=100).count == opened.count  # 公布 says the same
 
 
+
+def test_a_frequency_asked_of_a_department_orders_its_list_or_finds_nothing(session):
+    daily = search(session, "交警每天更新的数据", rows=5)
+    assert not daily.low_confidence and daily.results[0]["title"] == "城市道路实时路况"  # real time is every day too
+    assert search(session, "档案馆实时更新的数据").low_confidence  # the archives publish nothing in real time
+
+
 def test_open_wording_with_a_topic_ranks_the_open_matches(session):
     # 公开 with words to match: the matches are ranked after the closed ones are left out
     everything = search(session, "违法信息", rows=100)
