@@ -65,8 +65,14 @@ PREDICTION = re.compile(r"预测|开奖|(明年|后年|将来|以后)[^，。？
 # "实时积水深度", "自习室还有空座位吗", "专家号还剩几个", "养老院空床位"): only data that changes by the day can answer it
 # (`search.DAILY`).  A day followed by the user's plan ("明天想去博物馆", "今天带孩子去…") dates the outing, not the
 # data, and so does a day in a question for a place ("明天办护照在哪办": places stay put).
-ONE_DAY = re.compile(r"(今天|今日|今晚|今早|今夜|明天|明日|明早|明晚|实时|此刻)(?!我?(想|要去|去|打算|准备|带))"
+PLAN = r"我?(想|要去|去|打算|准备|带)"  # what the user means to do ("明天想去…", "周末带娃…")
+ONE_DAY = re.compile(rf"(今天|今日|今晚|今早|今夜|明天|明日|明早|明晚|实时|此刻)(?!{PLAN})"
                      r"|还(有|剩)(没有)?(空|几|多少)|余号|余票|号源|空位|空床|空座")
+# The time of the user's plan ("周末想带孩子去公园玩玩", "明天想去博物馆"): the situation, not a word the data must
+# hold, so it is not matched (公共文化惠民活动预告 mentions 周末; 城市公园名录 is what is asked).  Development sets: colloquial
+# nDCG@10 up on five sets (dev6 0.887 → 0.899, dev9 0.843 → 0.850), none down, no flag changed.  Holidays stay
+# (国庆, 春节: 节假日旅游接待情况统计 is about them); with them, a probe lost its first result.
+PLAN_TIME = re.compile(rf"(周末|今天|今晚|明天|下午|晚上)(?={PLAN})")
 PLACE = re.compile(r"在哪|哪里|哪儿|去哪|什么地方|哪个地方")
 
 
@@ -182,9 +188,10 @@ def idf(df: int, documents: int) -> float:
 
 
 def understand(q: str, departments: Mapping[str, DepartmentRef]) -> tuple[str, dict[str, Any]]:
-    """(the query text without the filters written in it, those filters), e.g.
+    """(the query text without the filters and the time of the user's plan written in it, those filters), e.g.
     "花溪区的学校名单" → (" 的学校名单", {"district": "花溪区"})."""
-    return read_text(q, departments)
+    rest, found = read_text(q, departments)
+    return PLAN_TIME.sub(" ", rest), found
 
 
 def not_held(q: str) -> bool:

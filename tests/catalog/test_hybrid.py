@@ -111,6 +111,13 @@ def test_hybrid_adds_semantic_candidates_to_the_lexical_ones(session):
     assert any("培训" in t for t in titles(hybrid)[:3])
 
 
+def test_the_time_of_the_users_plan_is_not_a_word_to_match(session):
+    assert "周末" not in understand("周末想带娃去看看博物馆", {})[0]
+    assert "周末" in understand("周末开放的博物馆", {})[0]  # when the museums open: the data's
+    # 森林公园和湿地公园名录 mentions 周末 and came first
+    assert titles(search(session, "周末想带娃去公园转转，有没有全市公园的清单"))[0] == "城市公园名录"
+
+
 def test_a_trade_certificate_is_vocational_training(session):
     # 厨师 is in no dataset; the synonyms say a trade is learnt at vocational training (职业培训, 技能培训).
     assert titles(search(session, "想学个厨师证去哪培训"))[0] == "职业技能培训机构名录"
