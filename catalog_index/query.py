@@ -74,6 +74,11 @@ ONE_DAY = re.compile(rf"(今天|今日|今晚|今早|今夜|明天|明日|明早
 # (国庆, 春节: 节假日旅游接待情况统计 is about them); with them, a probe lost its first result.
 PLAN_TIME = re.compile(rf"(周末|今天|今晚|明天|下午|晚上)(?={PLAN})")
 PLACE = re.compile(r"在哪|哪里|哪儿|去哪|什么地方|哪个地方")
+# A body's name ("检察院有什么数据", "地震局都有啥数据", "贵阳海关的数据有哪些"): when it asks for a body's data and is not
+# one of the catalogue's departments (`departments.alias_table`, read before this), it names a body whose data the
+# catalogue does not hold (courts, customs and other offices outside the city government).
+BODY = re.compile(r"(局|委员会|委|办公室|办|厅|署|海关|法院|检察院|中心|公司|集团|支队|大队)$")
+DATA_WORDS = re.compile(r"数据|资料")
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,21 @@ def not_held(q: str) -> bool:
     text = normalize(q)
     return bool(PERSONAL.search(text) or PREDICTION.search(text)
                 or (OTHER_CITY.search(text) and not HOME.search(text)))
+
+
+def an_unknown_body(q: str, query_groups: list[Group], departments: Mapping[str, DepartmentRef]) -> bool:
+    """The query asks for the data (`DATA_WORDS`) of a body (`BODY`) that is not one of the `departments` (an alias
+    table) nor sounds like one (气像局, a typo of 气象局): its words are that body's name."""
+    name = "".join(g.word for g in query_groups)  # 邮政 管理局
+    if not name or not DATA_WORDS.search(q) or not BODY.search(name):
+        return False
+    return pinyin_key(name) not in _alias_sounds(tuple(departments))
+
+
+@lru_cache(maxsize=8)
+def _alias_sounds(aliases: tuple[str, ...]) -> frozenset[str]:
+    """The pinyin keys of a department alias table's Chinese aliases."""
+    return frozenset(pinyin_key(a) for a in aliases if not a.isascii())
 
 
 def asks_about_a_day(q: str) -> bool:

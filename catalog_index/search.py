@@ -59,6 +59,7 @@ from catalog_index.query import (
     Group,
     Match,
     Need,
+    an_unknown_body,
     asked_names,
     asks_about_a_day,
     content_words,
@@ -455,6 +456,7 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
     results = _results(backend, snap, page_rows, terms)
     low = bool(q.strip()) and (unmet or bool(query_groups) and (
         lexical_low and not vouched or not_held(q) or names_what_is_missing(analyzer, rest, query_groups)
+        or "department" not in used and an_unknown_body(full, query_groups, snap.departments)
         or asks_about_a_day(q) and not _daily(backend, found[:1])
         or len(found) > 0 and _not_its_title(q, snap.titles[found[0]])
         or _unanswered(backend, needs(q), asked_names(analyzer, rest, query_groups,

@@ -402,6 +402,16 @@ def test_a_department_name_is_a_topic_word_when_its_datasets_do_not_match(sessio
     assert not result.applied_filters and "地铁" in result.results[0]["title"]
 
 
+@pytest.mark.parametrize("query", ["法院有哪些数据", "邮政管理局有什么数据", "检察院开放了哪些数据"])
+def test_the_data_of_a_body_that_is_not_a_department_is_not_a_hit(session, query):
+    assert search(session, query).low_confidence
+
+
+@pytest.mark.parametrize("query", ["审计句有什么数据", "海关进出口数据"])  # a typo of 审计局; a topic, not a body's list
+def test_a_department_typo_or_a_topic_is_not_an_unknown_body(session, query):
+    assert not search(session, query).low_confidence
+
+
 @pytest.mark.parametrize("query", ["文旅局 电影票房", "交警支队 电影票房"])
 def test_department_with_a_name_it_does_not_hold_is_not_a_listing(session, query):
     """电影票房 is in no dataset: the department's list is not an answer to it."""
