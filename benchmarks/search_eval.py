@@ -16,8 +16,8 @@ for the rules chosen on the others, read after that), benchmarks/search_queries_
 next held-out check, read after it had served), benchmarks/search_queries_dev9.yml (the same, 100 of 220, tuned on),
 benchmarks/search_queries_dev10.yml (the same, 90 of 200: the held-out check for the rules chosen on dev8 and dev9,
 only its totals looked at), benchmarks/search_queries_dev11.yml and search_queries_dev12.yml (written blind with a
-plain brief, 50 of 200 not held, each a held-out check then read), benchmarks/search_queries_dev13.yml (the same,
-held out for every change of 2026-11-30) and the blind set
+plain brief, 50 of 200 not held, each a held-out check then read), benchmarks/search_queries_dev13.yml and
+search_queries_dev14.yml (the same, each the held-out check for every change before it, then read) and the blind set
 tests/data/blind/search_queries_blind.yml (never tuned on, never read by the people tuning: only its numbers are
 looked at).
 
@@ -56,7 +56,7 @@ from database import migrate, session_scope
 
 QUERIES = [*(Path(__file__).resolve().parent / f"search_queries{suffix}.yml"
              for suffix in ("", "_dev2", "_dev3", "_dev4", "_dev5", "_dev5_heldout", "_dev6", "_dev6_heldout",
-                          "_dev7", "_dev8", "_dev9", "_dev10", "_dev11", "_dev12", "_dev13")),
+                          "_dev7", "_dev8", "_dev9", "_dev10", "_dev11", "_dev12", "_dev13", "_dev14")),
            settings.ROOT / "tests" / "data" / "blind" / "search_queries_blind.yml"]
 SAMPLE = [settings.ROOT / "data" / "catalog" / "departments.jsonl",
           settings.ROOT / "data" / "catalog" / "guiyang_catalog.jsonl"]
