@@ -1,17 +1,20 @@
 """Query understanding: from the user's text to what a dataset must contain.  Pure: no SQL, no session.
 
 1. `understand()`: normalise the query and take the filters written in it out of the text
-   (`catalog_index.filters.read_text`): district and department names, 有API/接口, formats, 开放/共享 types.
+   (`catalog_index.filters.read_text`): district and department names, 有API/接口, formats, 开放/共享 types; and
+   the time of the user's plan (`PLAN_TIME`: 周末想带娃去…), which is the situation, not the data.
 2. `content_words()`: cut the rest with the private jieba tokenizer; drop stop words; generic words (数据, 信息,
    名录, …) only count when nothing else is left.
 3. `groups()`: each remaining word becomes a *group* of alternatives: the word itself, its most probable split
    into smaller dictionary words (AND), its synonyms and those of the words inside it (data/search/synonyms.txt),
-   and for words the catalogue does not contain the pinyin key of the word or of its two-character windows
+   and for words the catalogue does not contain the pinyin key of the word (also when it has pieces: 公基金) or of
+   its two-character windows
    (typos and homophones: 医苗 → 疫苗, 献雪点 → 献血); a Latin word the catalogue lacks is tried as typed pinyin
    (gongjiao xianlu → 公交线路, jia you zhan → 加油站).  A group's `clause` is what the backend matches
    (`catalog_index.backend`); its `options`, `literal` and `weight` are what the snapshot ranks with.
 4. What the catalogue cannot hold, whatever matches: `not_held()` (a personal record, another city, a
-   prediction) and `names_what_is_missing()` (a list of terms naming something no dataset contains); and what
+   prediction), `an_unknown_body()` (the data of a body that is not a city department) and
+   `names_what_is_missing()` (a list of terms naming something no dataset contains); and what
    only some data can answer: `asks_about_a_day()` (today's or tomorrow's state: data updated by the day),
    `needs()` (an amount of money, a wait, a count of people, a rate, takings, a ranking: data that names it,
    `unanswerable()`), `asked_names()` (the grain asked for, or a rare name the match left out: data that
