@@ -158,7 +158,7 @@ class Snapshot:
         others = np.zeros(len(rows), dtype=bool)
         for name, value in filters.items():
             if name not in self.bits and len(BY_NAME[name].keeps(value)) > 1:
-                others |= ~np.isin(self.codes[name][rows], self._indices(name, (value,)))
+                others |= ~self.holding(rows, name, (value,))
         return np.argsort(others, kind="stable")
 
     def holding(self, rows: np.ndarray, name: str, values: tuple) -> np.ndarray:

@@ -404,11 +404,9 @@ def _sounds(word: str, df) -> tuple[tuple[str, ...], int]:  # noqa: ANN001
     a catalogue word (献雪点 → xianxue, from 献血)."""
     if _is_pinyin(word):
         return ((word,), df(word)) if len(word) >= 4 and df(word) else ((), 0)
-    if not is_cjk(word) or len(word) < 2:
-        return (), 0
-    key = pinyin_key(word)
-    if df(key):
-        return (key,), df(key)
+    whole = _homophone(word, df)
+    if whole[0] or not is_cjk(word) or len(word) < 2:
+        return whole
     # Only windows the catalogue lacks as written can be typos (献雪 → 献血); a window it has (城市 in 城市雕塑)
     # is a real word whose sound says nothing about the rest of the unknown word.
     windows = (word[i:i + 2] for i in range(len(word) - 1))
