@@ -15,6 +15,11 @@ SAMPLE = [settings.ROOT / "data" / "catalog" / "departments.jsonl",
           settings.ROOT / "data" / "catalog" / "guiyang_catalog.jsonl"]
 
 
+def titles(result) -> list[str]:  # noqa: ANN001
+    """The titles of a search result's page, in order."""
+    return [r["title"] for r in result.results]
+
+
 def fresh_db(directory: Path, name: str = "catalog.db") -> str:
     url = database_url(directory, name)
     migrate(url)

@@ -9,6 +9,7 @@ import pytest
 import settings
 from catalog_index.departments import resolve
 from catalog_index.search import InvalidParameter, get_dataset, search
+from tests.catalog.conftest import titles
 
 TITLES = [json.loads(line)["title"] for line in
           (settings.ROOT / "data" / "catalog" / "guiyang_catalog.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -16,10 +17,6 @@ TITLES = [json.loads(line)["title"] for line in
 
 def ids(result) -> list[str]:
     return [r["id"] for r in result.results]
-
-
-def titles_of(result) -> list[str]:
-    return [r["title"] for r in result.results]
 
 
 @pytest.mark.parametrize("title", [TITLES[i] for i in range(0, len(TITLES), 97)])
@@ -120,10 +117,10 @@ def test_text_filter_that_finds_nothing_is_dropped(session):
 
 
 def test_a_frequency_in_the_text_is_a_preference_a_parameter_a_filter(session):
-    plain = titles_of(search(session, "招聘数据"))
+    plain = titles(search(session, "招聘数据"))
     weekly = search(session, "每周更新的招聘数据")
-    assert plain[0] == "企业招聘岗位信息" and titles_of(weekly)[0] == "国有企业招聘公告"  # updated every week
-    assert weekly.applied_filters == {} and "企业招聘岗位信息" in titles_of(weekly)  # daily data stays listed
+    assert plain[0] == "企业招聘岗位信息" and titles(weekly)[0] == "国有企业招聘公告"  # updated every week
+    assert weekly.applied_filters == {} and "企业招聘岗位信息" in titles(weekly)  # daily data stays listed
     strict = search(session, "招聘", update_frequency="每周", rows=50)
     assert strict.count and strict.facets["update_frequency"] == [{"name": "每周", "count": strict.count}]
 

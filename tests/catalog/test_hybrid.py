@@ -28,14 +28,10 @@ from catalog_index.query import (
 )
 from catalog_index.search import search
 from database import session_scope
-from tests.catalog.conftest import SAMPLE, fresh_db
+from tests.catalog.conftest import SAMPLE, fresh_db, titles
 
 DEPARTMENTS = [json.loads(line) for line in
                (settings.ROOT / "data/catalog/departments.jsonl").read_text(encoding="utf-8").splitlines() if line]
-
-
-def titles(result) -> list[str]:  # noqa: ANN001
-    return [r["title"] for r in result.results]
 
 
 def test_snapshot_holds_every_dataset_vector(session):
