@@ -19,7 +19,8 @@ The steps, each in its own module:
    (`query.asks_about_a_day`, DAILY), an amount of money, a wait, a count of people, a rate or a ranking from
    data that names none (`query.needs`), nor a query whose first result lacks a name it asks for: the grain
    (每个小区的…) or a rare word the matching set left out (`query.asked_names`: 手语翻译服务机构, whose first
-   result is 涉外翻译…).
+   result is 涉外翻译…), nor a list of terms whose first result names none of its words in its title or keywords
+   (`query.off_topic`: 快递公司 营业网点, whose first result is 公交卡办卡充值网点).
    If filters read from the text leave nothing, the query is run again without them, as plain text.
    Hybrid ranking (`_fuse`): the lexical order and the nearest dataset vectors (`_dense`) by reciprocal-rank
    fusion; when the lexical match covers little of the query, its list weighs less and the dense list is refined
@@ -66,11 +67,13 @@ from catalog_index.query import (
     framing,
     groups,
     lacks_a_name,
+    listed_topics,
     longer_period,
     names_what_is_missing,
     needs,
     not_held,
     not_the_year,
+    off_topic,
     sums_up_the_unit,
     unanswerable,
     understand,
@@ -461,7 +464,7 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
         or len(found) > 0 and _not_its_title(q, snap.titles[found[0]])
         or _unanswered(backend, needs(q), asked_names(analyzer, rest, query_groups,
                                                       matches.groups if matches else (), confident=not lexical_low),
-                       found[:1])))
+                       listed_topics(analyzer, rest, query_groups), found[:1])))
     return SearchResult(count, page, rows, low, results, snap.facets(found), applied)
 
 
@@ -488,15 +491,19 @@ def _daily(backend: Backend, first: np.ndarray) -> bool:
     return all(frequency in DAILY for (frequency,) in stored.values())
 
 
-def _unanswered(backend: Backend, asked: tuple[Need, ...], named: tuple[Group, ...], first: np.ndarray) -> bool:
-    """The first result (if any) does not name what the query's question needs (`query.unanswerable`) or lacks a
-    name the query asks for (`query.lacks_a_name`)."""
-    if not (asked or named) or not len(first):
+def _unanswered(backend: Backend, asked: tuple[Need, ...], named: tuple[Group, ...], topics: tuple[Group, ...],
+                first: np.ndarray) -> bool:
+    """The first result (if any) does not name what the query's question needs (`query.unanswerable`), lacks a
+    name the query asks for (`query.lacks_a_name`) or names none of a list's topics in its title or keywords
+    (`query.off_topic`)."""
+    if not (asked or named or topics) or not len(first):
         return False
     stored = backend.page(first.tolist(), ("title", "description", "fields", "keywords"))
-    texts = [[title, description, *_listed(fields), *_listed(keywords)]
-             for title, description, fields, keywords in stored.values()]
-    return any(unanswerable(asked, text) or lacks_a_name(named, text) for text in texts)
+    for title, description, fields, keywords in stored.values():
+        texts = [title, description, *_listed(fields), *_listed(keywords)]
+        if unanswerable(asked, texts) or lacks_a_name(named, texts) or off_topic(topics, title, _listed(keywords)):
+            return True
+    return False
 
 
 def _listed(value: Any) -> list[str]:

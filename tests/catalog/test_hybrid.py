@@ -18,6 +18,7 @@ from catalog_index.query import (
     asks_about_a_day,
     content_words,
     groups,
+    listed_topics,
     longer_period,
     names_what_is_missing,
     needs,
@@ -175,6 +176,39 @@ def test_a_name_the_first_result_holds_or_that_is_common_keeps_the_hit(session, 
     assert result.results[0]["title"] == title and not result.low_confidence
 
 
+@pytest.mark.parametrize(("query", "title"), [
+    ("快递公司 营业网点", "公交卡办卡充值网点"),  # 营业网点 only in its description and fields: another service's points
+    ("天然气管道分布图", "居民生活用水用电用气阶梯价格"),  # 天然气 and 管道 only in its description
+])
+def test_a_list_of_terms_whose_first_result_names_none_of_them_is_not_a_hit(session, query, title):
+    result = search(session, query)
+    assert result.results[0]["title"] == title and result.low_confidence
+
+
+@pytest.mark.parametrize(("query", "title"), [
+    ("宠物医院", "动物诊疗机构名录"),  # a keyword of the dataset
+    ("非遗", "非物质文化遗产代表性传承人名录"),  # inside a keyword (非遗传承人) and a synonym of its title
+    ("菜市厂", "农贸市场名录"),  # a typo read like its keyword 菜市场
+    ("gongjiao xianlu", "公交线路月度客运量统计"),  # typed pinyin: matched in the pinyin field, not the title
+])
+def test_a_list_of_terms_named_by_its_first_results_keywords_or_sound_keeps_the_hit(session, query, title):
+    result = search(session, query)
+    assert result.results[0]["title"] == title and not result.low_confidence
+
+
+def test_the_topics_a_list_of_terms_needs_named(session):
+    analyzer, snap = get_analyzer(), columns.snapshot(session)
+
+    def topics(query: str) -> list[str]:
+        rest, _filters = understand(query, snap.departments)
+        query_groups = groups(analyzer, content_words(analyzer, rest, keep_generic=True), snap)
+        return [g.word for g in listed_topics(analyzer, rest, query_groups)]
+
+    assert topics("快递公司 营业网点") == ["快递", "公司", "营业网点"]
+    assert topics("附近哪里有快递网点") == []  # a sentence: its words are partly the situation
+    assert topics("gongjiao xianlu") == []  # pinyin shows in no title
+
+
 def test_the_names_a_query_asks_for(session):
     analyzer, snap = get_analyzer(), columns.snapshot(session)
 
@@ -241,7 +275,8 @@ def test_a_question_is_not_answered_by_data_that_lacks_what_it_asks_for(session,
                                             ("停车场收费标准", "公共停车场信息"),
                                             ("驾校考试通过率", "驾驶培训机构考试合格率"),
                                             ("新生儿名字排行", "新生儿姓名使用频次统计"),
-                                            ("停车场停车费多少", "公共停车场信息"), ("公积金缴存比例", "住房公积金缴存基数及比例标准")])
+                                            ("停车场停车费多少", "公共停车场信息"), ("公积金缴存比例", "住房公积金缴存基数及比例标准"),
+    ("发明专利数量", "专利申请与授权量统计")])
 def test_a_question_answered_by_data_that_holds_what_it_asks_for_keeps_the_hit(session, query, title):
     result = search(session, query)
     assert result.results[0]["title"] == title and not result.low_confidence
@@ -257,6 +292,7 @@ def test_a_question_answered_by_data_that_holds_what_it_asks_for_keeps_the_hit(s
     ("体育馆羽毛球场还有空场地吗", "社区多功能运动场分布"),  # a list of places, not updated by the day
     ("养老院空床位", "养老机构名录"),  # beds each home has, not the free ones today
     ("全市养了多少只狗", "养犬登记服务点"),  # where to register a dog, not how many there are
+    ("电动车上牌数量", "电动自行车登记上牌点"),  # where to register, not how many were
     ("实时更新的工业用电量", "全社会用电量月度统计"),  # monthly: nothing near is updated in real time
 ])
 def test_a_first_result_that_is_not_what_was_asked_is_not_a_hit(session, query, title):
@@ -294,6 +330,7 @@ def test_a_question_names_what_it_needs():
     assert [n.name for n in needs("各高校毕业生就业率")] == ["rate"]
     assert [n.name for n in needs("驾校通过率排名")] == ["rate", "ranking"]
     assert [n.name for n in needs("升入重点初中的比例")] == ["rate"] and [n.name for n in needs("献血人次")] == ["count"]
+    assert [n.name for n in needs("流浪狗数量")] == ["count"]
     assert [n.name for n in needs("夜市摆摊摊位费多少")] == ["money"]
     assert [n.name for n in needs("门票收入多少")] == ["money", "takings"] and needs("低收入家庭") == ()
     assert needs("数据多久更新一次") == () and needs("花溪区有多少个公园") == ()
