@@ -19,7 +19,8 @@ only its totals looked at), benchmarks/search_queries_dev11.yml and search_queri
 plain brief, 50 of 200 not held, each a held-out check then read), benchmarks/search_queries_dev13.yml and
 search_queries_dev14.yml (the same, each the held-out check for every change before it, then read),
 benchmarks/search_queries_dev15.yml (the same, tuned on), search_queries_dev16.yml and search_queries_dev17.yml (the
-same, the held-out checks for the rules chosen on dev15; dev16 was read afterwards) and the blind set
+same, the held-out checks for the rules chosen on dev15, read afterwards), search_queries_dev18.yml (the same, the
+held-out check for every change of 2026-11-30 08:00-09:00) and the blind set
 tests/data/blind/search_queries_blind.yml (never tuned on, never read by the people tuning: only its numbers are
 looked at).
 
@@ -59,7 +60,7 @@ from database import migrate, session_scope
 QUERIES = [*(Path(__file__).resolve().parent / f"search_queries{suffix}.yml"
              for suffix in ("", "_dev2", "_dev3", "_dev4", "_dev5", "_dev5_heldout", "_dev6", "_dev6_heldout",
                           "_dev7", "_dev8", "_dev9", "_dev10", "_dev11", "_dev12", "_dev13", "_dev14", "_dev15", "_dev16",
-                          "_dev17")),
+                          "_dev17", "_dev18")),
            settings.ROOT / "tests" / "data" / "blind" / "search_queries_blind.yml"]
 SAMPLE = [settings.ROOT / "data" / "catalog" / "departments.jsonl",
           settings.ROOT / "data" / "catalog" / "guiyang_catalog.jsonl"]

@@ -64,6 +64,7 @@ from catalog_index.query import (
     asked_names,
     asks_about_a_day,
     content_words,
+    evidence,
     framing,
     groups,
     lacks_a_name,
@@ -259,7 +260,7 @@ def _match(run: _Search, query_groups: list[Group], filters: dict[str, Any]) -> 
     for combo in subsets[:MAX_SUBSETS]:
         match = tuple(g.clause for g in combo)
         if len(run.passing(match, filters)):
-            return Matches(match, filters, sum(g.weight for g in combo) / total, combo)
+            return Matches(match, filters, sum(map(evidence, combo)) / total, combo)
     return _best_subset(run, usable, filters, total)
 
 
@@ -280,7 +281,7 @@ def _best_subset(run: _Search, usable: list[Group], filters: dict[str, Any], tot
     combo = tuple(g for g, hit in zip(usable, hits, strict=True) if hit)
     match = tuple(g.clause for g in combo)
     run.passed[(match, tuple(sorted(filters.items())))] = rows[has[hits].all(axis=0)]  # AND of the groups' lists
-    return Matches(match, filters, float(information[best]) / total, combo)
+    return Matches(match, filters, sum(map(evidence, combo)) / total, combo)
 
 
 def _run(run: _Search, analyzer: Analyzer, rest: str, filters: dict[str, Any],
@@ -462,7 +463,7 @@ def search(session: Session, q: str = "", *, sort: str = "relevance", page: int 
         or "department" not in used and an_unknown_body(full, query_groups, snap.departments)
         or asks_about_a_day(q) and not _daily(backend, found[:1])
         or len(found) > 0 and _not_its_title(q, snap.titles[found[0]])
-        or _unanswered(backend, needs(q), asked_names(analyzer, rest, query_groups,
+        or _unanswered(backend, analyzer, needs(q), asked_names(analyzer, rest, query_groups,
                                                       matches.groups if matches else (), confident=not lexical_low),
                        listed_topics(analyzer, rest, query_groups), found[:1])))
     return SearchResult(count, page, rows, low, results, snap.facets(found), applied)
@@ -491,8 +492,8 @@ def _daily(backend: Backend, first: np.ndarray) -> bool:
     return all(frequency in DAILY for (frequency,) in stored.values())
 
 
-def _unanswered(backend: Backend, asked: tuple[Need, ...], named: tuple[Group, ...], topics: tuple[Group, ...],
-                first: np.ndarray) -> bool:
+def _unanswered(backend: Backend, analyzer: Analyzer, asked: tuple[Need, ...], named: tuple[Group, ...],
+                topics: tuple[Group, ...], first: np.ndarray) -> bool:
     """The first result (if any) does not name what the query's question needs (`query.unanswerable`), lacks a
     name the query asks for (`query.lacks_a_name`) or names none of a list's topics in its title or keywords
     (`query.off_topic`)."""
@@ -501,7 +502,7 @@ def _unanswered(backend: Backend, asked: tuple[Need, ...], named: tuple[Group, .
     stored = backend.page(first.tolist(), ("title", "description", "fields", "keywords"))
     for title, description, fields, keywords in stored.values():
         texts = [title, description, *_listed(fields), *_listed(keywords)]
-        if unanswerable(asked, texts) or lacks_a_name(named, texts) or off_topic(topics, title, _listed(keywords)):
+        if unanswerable(asked, texts) or lacks_a_name(named, texts) or off_topic(analyzer, topics, title, _listed(keywords)):
             return True
     return False
 
@@ -552,7 +553,7 @@ def _dense(run: _Search, q: str, query_groups: list[Group], allowed: tuple[np.nd
     cached = snap.analyses.peek(key)
     if cached is not None:
         return cached
-    vector = _query_vector(q)
+    vector = _query_vector(normalize(q, fold_case=False))  # 旅遊景區 as the catalogue writes it: 旅游景区
     if vector is None:
         return None
 

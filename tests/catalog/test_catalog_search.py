@@ -172,6 +172,12 @@ def test_everyday_words_typos_and_traditional_characters(session, query, expecte
     assert not result.low_confidence
 
 
+@pytest.mark.parametrize(("traditional", "simplified"), [("停車場收費標準", "停车场收费标准"), ("天氣預報", "天气预报")])
+def test_traditional_characters_rank_like_simplified_ones(session, traditional, simplified):
+    # Both sides of the ranking read the simplified text: the embedder knows 停车场 far better than 停車場.
+    assert ids(search(session, traditional)) == ids(search(session, simplified))
+
+
 @pytest.mark.parametrize("query", ["火星探测数据", "比特币挖矿数据", "明星八卦新闻", "航班起降时刻"])
 def test_data_that_does_not_exist_is_not_a_confident_hit(session, query):
     result = search(session, query)

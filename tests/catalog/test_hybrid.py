@@ -26,6 +26,7 @@ from catalog_index.query import (
     not_the_year,
     sums_up_the_unit,
     understand,
+    word_of,
 )
 from catalog_index.search import search
 from database import session_scope
@@ -179,6 +180,7 @@ def test_a_name_the_first_result_holds_or_that_is_common_keeps_the_hit(session, 
 @pytest.mark.parametrize(("query", "title"), [
     ("快递公司 营业网点", "公交卡办卡充值网点"),  # 营业网点 only in its description and fields: another service's points
     ("天然气管道分布图", "居民生活用水用电用气阶梯价格"),  # 天然气 and 管道 only in its description
+    ("贵阳有哪些大学", "就业见习基地名录"),  # its keyword 大学生实习 is about 大学生, not 大学
 ])
 def test_a_list_of_terms_whose_first_result_names_none_of_them_is_not_a_hit(session, query, title):
     result = search(session, query)
@@ -205,8 +207,23 @@ def test_the_topics_a_list_of_terms_needs_named(session):
         return [g.word for g in listed_topics(analyzer, rest, query_groups)]
 
     assert topics("快递公司 营业网点") == ["快递", "公司", "营业网点"]
+    assert topics("贵阳有哪些大学") == ["大学"]  # asked as a list
     assert topics("附近哪里有快递网点") == []  # a sentence: its words are partly the situation
     assert topics("gongjiao xianlu") == []  # pinyin shows in no title
+
+
+def test_a_word_of_a_keyword_is_one_of_its_words():
+    analyzer = get_analyzer()
+    assert word_of(analyzer, "非遗", "非遗传承人") and word_of(analyzer, "宠物医院", "宠物医院")
+    assert not word_of(analyzer, "大学", "大学生实习")
+
+
+def test_a_typo_read_like_a_common_word_covers_nothing(session):
+    result = search(session, "公安通缉令")  # 通缉 reads like 统计, a word of hundreds of datasets
+    assert result.results[0]["title"] == "刑事案件立案破案统计" and result.low_confidence
+    for query, title in [("加油站分步图", "成品油零售加油站和加气站分布"), ("公共厕所分部", "城市公共厕所分布")]:
+        result = search(session, query)  # 分步 and 分部 read like 分布 in far fewer datasets: a typo
+        assert result.results[0]["title"] == title and not result.low_confidence
 
 
 def test_the_names_a_query_asks_for(session):
