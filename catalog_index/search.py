@@ -10,7 +10,8 @@ The steps, each in its own module:
    must match; when no dataset has them all, the most informative subset of groups (by IDF weight) that some
    dataset matches is used (minimum-should-match: the heaviest subsets are probed first, and when none of them
    matches, the best subset is read from each group's own match list).  The share of the query's information that
-   the used groups cover decides `low_confidence`: under 60 % (or no match at all) the assistant must not present
+   the used groups cover (`query.evidence`: a typo read like a very common word covers nothing) decides
+   `low_confidence`: under 60 % (or no match at all) the assistant must not present
    the results as hits unless the nearest dataset vouches for them (DENSE_CONFIDENT, DENSE_DISTINCT); a query for
    what open data of Guiyang cannot hold (`query.not_held`: the user's own record, another city's data, a
    prediction) is never a confident hit, nor is a list of catalogue terms that names something no dataset
