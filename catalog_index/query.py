@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Protocol
@@ -325,8 +325,12 @@ def lacks_a_name(named: tuple[Group, ...], texts: list[str]) -> bool:
     """A dataset's texts (title, description, fields, keywords) hold neither one of the `named` groups' words (or
     its pieces or synonyms) nor a word that sounds like it (a typo: 社保卡补办网店 → 社会保障卡服务网点)."""
     text = normalize(" ".join(texts))
-    return any(not any(all(term in text for term in option) for option in g.options)
-               and not _sounds_in(g.word, text) for g in named)
+    return any(not _holds(g.options, text) and not _sounds_in(g.word, text) for g in named)
+
+
+def _holds(options: Iterable[tuple[str, ...]], text: str) -> bool:
+    """`text` holds every term of one of a group's `options` (the word, its pieces, a synonym)."""
+    return any(all(term in text for term in option) for option in options)
 
 
 def listed_topics(analyzer: Analyzer, rest: str, query_groups: list[Group]) -> tuple[Group, ...]:
@@ -359,7 +363,7 @@ def off_topic(analyzer: Analyzer, topics: tuple[Group, ...], title: str, keyword
 
     def named(g: Group, text: str, keyword: bool) -> bool:
         itself = (g.word,) in g.options  # the catalogue has the word as written: a sound-alike is another word
-        return (any(all(term in text for term in option) for option in g.options if not (keyword and option == (g.word,)))
+        return (_holds((option for option in g.options if not (keyword and option == (g.word,))), text)
                 or keyword and (itself and word_of(analyzer, g.word, text) or len(text) > 1 and text in g.word)
                 or not itself and _sounds_in(g.word, text))
     return not any(named(g, title, False) or any(named(g, k, True) for k in keywords) for g in topics)

@@ -502,8 +502,9 @@ def _unanswered(backend: Backend, analyzer: Analyzer, asked: tuple[Need, ...], n
         return False
     stored = backend.page(first.tolist(), ("title", "description", "fields", "keywords"))
     for title, description, fields, keywords in stored.values():
-        texts = [title, description, *_listed(fields), *_listed(keywords)]
-        if unanswerable(asked, texts) or lacks_a_name(named, texts) or off_topic(analyzer, topics, title, _listed(keywords)):
+        keys = _listed(keywords)
+        texts = [title, description, *_listed(fields), *keys]
+        if unanswerable(asked, texts) or lacks_a_name(named, texts) or off_topic(analyzer, topics, title, keys):
             return True
     return False
 
