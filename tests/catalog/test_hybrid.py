@@ -145,10 +145,16 @@ def test_a_missing_word_that_names_nothing_keeps_a_list_of_terms_a_hit(session, 
     assert result.results[0]["title"] == title and not result.low_confidence
 
 
+def analysed(session, query: str) -> tuple[str, list]:
+    """The query's text without its filters and its groups, as the search reads them."""
+    snap = columns.snapshot(session)
+    rest, _filters = understand(query, snap.departments)
+    return rest, groups(get_analyzer(), content_words(get_analyzer(), rest, keep_generic=True), snap)
+
+
 def test_a_lone_character_the_catalogue_lacks_is_a_piece_of_a_word_not_a_word(session):
-    analyzer, snap = get_analyzer(), columns.snapshot(session)
-    rest, _filters = understand("奶茶店停车券", snap.departments)
-    query_groups = groups(analyzer, content_words(analyzer, rest, keep_generic=True), snap)
+    analyzer = get_analyzer()
+    rest, query_groups = analysed(session, "奶茶店停车券")
     assert [g.word for g in query_groups if g.clause is None] == ["奶茶", "券"]
     assert names_what_is_missing(analyzer, rest, query_groups)
 
@@ -199,11 +205,10 @@ def test_a_list_of_terms_named_by_its_first_results_keywords_or_sound_keeps_the_
 
 
 def test_the_topics_a_list_of_terms_needs_named(session):
-    analyzer, snap = get_analyzer(), columns.snapshot(session)
+    analyzer = get_analyzer()
 
     def topics(query: str) -> list[str]:
-        rest, _filters = understand(query, snap.departments)
-        query_groups = groups(analyzer, content_words(analyzer, rest, keep_generic=True), snap)
+        rest, query_groups = analysed(session, query)
         return [g.word for g in listed_topics(analyzer, rest, query_groups)]
 
     assert topics("快递公司 营业网点") == ["快递", "公司", "营业网点"]
@@ -227,11 +232,10 @@ def test_a_typo_read_like_a_common_word_covers_nothing(session):
 
 
 def test_the_names_a_query_asks_for(session):
-    analyzer, snap = get_analyzer(), columns.snapshot(session)
+    analyzer = get_analyzer()
 
     def asked(query: str, matched: tuple[str, ...], *, confident: bool) -> list[str]:
-        rest, _filters = understand(query, snap.departments)
-        query_groups = groups(analyzer, content_words(analyzer, rest, keep_generic=True), snap)
+        rest, query_groups = analysed(session, query)
         kept = tuple(g for g in query_groups if g.word in matched)
         return [g.word for g in asked_names(analyzer, rest, query_groups, kept, confident=confident)]
 
